@@ -1,0 +1,186 @@
+"""Shopper histories: what every model scores from (ragged, chronological, batch-first)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Default weight of each event type in the user × item matrix.
+DEFAULT_EVENT_WEIGHTS: dict[str, float] = {
+    "view": 1.0,
+    "click": 1.0,
+    "add_to_cart": 2.0,
+    "remove_from_cart": 0.0,
+    "purchase": 4.0,
+    "rating": 1.0,
+    "wishlist": 2.0,
+    "search": 0.0,
+    "dismiss": 0.0,
+}
+
+
+@dataclass(frozen=True)
+class Histories:
+    """A batch of item histories as a ragged array, oldest event first in each row.
+
+    Row ``r`` holds ``items[indptr[r]:indptr[r+1]]`` with their event-type codes, timestamps
+    (epoch ms) and weights. Item indices come from the Dataset's item IdMap; -1 marks an item
+    the model has never heard of and is ignored by scoring.
+    """
+
+    indptr: np.ndarray
+    items: np.ndarray
+    types: np.ndarray
+    timestamps: np.ndarray
+    weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.items)
+        assert self.indptr[0] == 0 and self.indptr[-1] == n
+        assert len(self.types) == len(self.timestamps) == len(self.weights) == n
+
+    def __len__(self) -> int:
+        return len(self.indptr) - 1
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.indptr)
+
+    def row(self, r: int) -> np.ndarray:
+        return self.items[self.indptr[r] : self.indptr[r + 1]]
+
+    def take(self, rows: np.ndarray | Sequence[int]) -> Histories:
+        """The histories of the given rows, in that order."""
+        rows = np.asarray(rows, dtype=np.int64)
+        return self._slice(self.indptr[rows], self.lengths[rows])
+
+    def last(self, n: int) -> Histories:
+        """Keep only each row's ``n`` most recent events."""
+        lengths = np.minimum(self.lengths, n)
+        return self._slice(self.indptr[1:] - lengths, lengths)
+
+    def prefix(self, lengths: np.ndarray) -> Histories:
+        """Keep the first ``lengths[r]`` (oldest) events of each row ``r``."""
+        return self._slice(self.indptr[:-1], np.minimum(self.lengths, lengths))
+
+    def _slice(self, starts: np.ndarray, lengths: np.ndarray) -> Histories:
+        pos = _ranges(starts, lengths)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return Histories(
+            indptr, self.items[pos], self.types[pos], self.timestamps[pos], self.weights[pos]
+        )
+
+    def matrix(
+        self,
+        n_items: int,
+        *,
+        binary: bool = False,
+        recency_decay: float = 0.0,
+        dtype: type = np.float32,
+    ) -> sp.csr_matrix:
+        """The histories as a (rows × n_items) sparse matrix; repeated items are summed.
+
+        ``recency_decay`` d weights the j-th most recent event (j = 0 for the newest) by
+        ``exp(-d * j)``, so recent behaviour counts more. ``binary`` caps each cell at 1
+        (after decay, the most recent occurrence wins).
+        """
+        known = self.items >= 0
+        rows = np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)[known]
+        cols = self.items[known]
+        values = self.weights[known].astype(np.float64)
+        if recency_decay > 0:
+            age = np.repeat(self.indptr[1:], self.lengths)[known] - 1 - np.flatnonzero(known)
+            values = values * np.exp(-recency_decay * age)
+        if binary:
+            # A cell is 1 (or its decayed weight) if any positively weighted event touched it.
+            positive = self.weights[known] > 0
+            decayed = values / np.maximum(self.weights[known], 1e-12)
+            m = _max_duplicates(rows, cols, np.where(positive, decayed, 0.0), len(self), n_items, dtype)
+            m.eliminate_zeros()
+            return m
+        m = sp.csr_matrix((values, (rows, cols)), shape=(len(self), n_items), dtype=dtype)
+        m.eliminate_zeros()
+        return m
+
+    def append(self, other: Histories) -> Histories:
+        """Row-wise concatenation: each row of ``self`` followed by the same row of ``other``."""
+        assert len(self) == len(other)
+        lengths = self.lengths + other.lengths
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        owner = np.concatenate([np.zeros(len(self.items), bool), np.ones(len(other.items), bool)])
+        row = np.concatenate(
+            [
+                np.repeat(np.arange(len(self)), self.lengths),
+                np.repeat(np.arange(len(other)), other.lengths),
+            ]
+        )
+        order = np.lexsort((owner, row))
+        cat = {
+            name: np.concatenate([getattr(self, name), getattr(other, name)])[order]
+            for name in ("items", "types", "timestamps", "weights")
+        }
+        return Histories(indptr, **cat)
+
+    @classmethod
+    def from_lists(
+        cls,
+        rows: Sequence[Sequence[int]],
+        *,
+        types: Sequence[Sequence[int]] | None = None,
+        timestamps: Sequence[Sequence[int]] | None = None,
+        weights: Sequence[Sequence[float]] | None = None,
+    ) -> Histories:
+        """Build from Python lists of item indices (oldest first); for tests and requests."""
+        lengths = np.array([len(r) for r in rows], dtype=np.int64)
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        n = int(indptr[-1])
+
+        def flat(values: Sequence[Sequence[float]] | None, default: float, dt: type) -> np.ndarray:
+            if values is None:
+                return np.full(n, default, dtype=dt)
+            return np.asarray([v for row in values for v in row], dtype=dt).reshape(n)
+
+        items = np.asarray([i for r in rows for i in r], dtype=np.int64).reshape(n)
+        default_ts = np.concatenate([np.arange(k) for k in lengths]) if n else np.zeros(0)
+        ts = flat(timestamps, 0, np.int64) if timestamps is not None else default_ts
+        return cls(
+            indptr,
+            items,
+            flat(types, 0, np.int16),
+            np.asarray(ts, dtype=np.int64),
+            flat(weights, 1.0, np.float32),
+        )
+
+    @classmethod
+    def empty(cls, n_rows: int = 1) -> Histories:
+        return cls.from_lists([[] for _ in range(n_rows)])
+
+
+def type_weights(names: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
+    """Weight per event-type code, 1.0 for types the mapping does not name."""
+    return np.array([float(weights.get(name, 1.0)) for name in names], dtype=np.float32)
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Concatenate ``arange(s, s + l)`` for every (s, l) without a Python loop."""
+    total = int(lengths.sum())
+    if total == 0:
+        return np.zeros(0, dtype=np.int64)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
+    return np.arange(total, dtype=np.int64) + offsets
+
+
+def _max_duplicates(
+    rows: np.ndarray, cols: np.ndarray, values: np.ndarray, n_rows: int, n_cols: int, dtype: type
+) -> sp.csr_matrix:
+    key = rows * n_cols + cols
+    order = np.lexsort((-values, key))
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = key[order][1:] != key[order][:-1]
+    keep = order[first]
+    return sp.csr_matrix(
+        (values[keep], (rows[keep], cols[keep])), shape=(n_rows, n_cols), dtype=dtype
+    )

@@ -1,0 +1,229 @@
+"""The one protocol every recommender follows, and the top-k every caller shares.
+
+A model scores items from a shopper's HISTORY (never from a user id learned at training time),
+so the next click changes the next answer and a brand-new shopper is served like any other.
+"""
+
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Self
+
+import numpy as np
+import scipy.sparse as sp
+from pydantic import BaseModel, ConfigDict
+
+from shopmind.data.dataset import Dataset
+from shopmind.data.histories import Histories
+
+FORMAT_VERSION = 1
+
+
+class ModelConfig(BaseModel):
+    """Hyper-parameters of a model: typed, validated, and round-trippable through JSON."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class NotFittedError(RuntimeError):
+    pass
+
+
+class Recommender(ABC):
+    """Base of every model: ``fit`` on a Dataset, then ``score`` batches of histories."""
+
+    name: ClassVar[str]
+    config_class: ClassVar[type[ModelConfig]]
+    #: True when the model can score items that had no interactions in training (via text).
+    scores_unseen_items: ClassVar[bool] = False
+
+    def __init__(self, config: ModelConfig | None = None, **params: Any) -> None:
+        if config is not None and params:
+            raise TypeError("pass either a config object or keyword parameters, not both")
+        self.config = config if config is not None else self.config_class(**params)
+        if not isinstance(self.config, self.config_class):
+            raise TypeError(f"{self.name} takes a {self.config_class.__name__}")
+        self.n_items = 0
+        self._fitted = False
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.config!r})"
+
+    def fit(self, data: Dataset) -> Self:
+        """Learn from a training snapshot; returns self."""
+        self.n_items = data.n_items
+        self._fit(data)
+        self._fitted = True
+        return self
+
+    def is_fitted(self) -> bool:
+        return self._fitted
+
+    def score(self, histories: Histories, items: np.ndarray | None = None) -> np.ndarray:
+        """Scores as float32: (rows × n_items), or (rows × len(items)) for the given items.
+
+        Higher is better. An item index the model does not know (-1 or past its catalogue)
+        scores NaN; history items it does not know are ignored.
+        """
+        if not self._fitted:
+            raise NotFittedError(f"{self.name}: call fit() (or load a saved model) first")
+        known = (histories.items >= 0) & (histories.items < self.n_items)
+        if not known.all():
+            histories = _drop_unknown(histories, known)
+        full = np.asarray(self._score(histories), dtype=np.float32)
+        assert full.shape == (len(histories), self.n_items), full.shape
+        if items is None:
+            return full
+        items = np.asarray(items, dtype=np.int64)
+        valid = (items >= 0) & (items < self.n_items)
+        out = np.full((len(histories), len(items)), np.nan, dtype=np.float32)
+        out[:, valid] = full[:, items[valid]]
+        return out
+
+    @abstractmethod
+    def _fit(self, data: Dataset) -> None: ...
+
+    @abstractmethod
+    def _score(self, histories: Histories) -> np.ndarray: ...
+
+    # --- persistence: config.json + state.npz, never pickle -------------------------------
+
+    @abstractmethod
+    def _state(self) -> dict[str, np.ndarray]:
+        """The fitted arrays that :meth:`_set_state` needs to rebuild the model."""
+
+    @abstractmethod
+    def _set_state(self, state: dict[str, np.ndarray]) -> None: ...
+
+    def save(self, path: str | Path) -> Path:
+        """Write the model to a directory (created if needed)."""
+        if not self._fitted:
+            raise NotFittedError(f"{self.name}: nothing to save before fit()")
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format": FORMAT_VERSION,
+            "model": self.name,
+            "n_items": self.n_items,
+            "config": self.config.model_dump(mode="json"),
+        }
+        np.savez(folder / "state.npz", **self._state())
+        (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
+        return folder
+
+    @classmethod
+    def load(cls, path: str | Path) -> Recommender:
+        """Read a model saved by :meth:`save` (any registered model when called on the base)."""
+        from shopmind.models.registry import model_class
+
+        folder = Path(path)
+        meta_file = folder / "model.json"
+        if not meta_file.exists():
+            raise FileNotFoundError(f"{folder}: no model.json here; is this a saved model folder?")
+        meta = json.loads(meta_file.read_text())
+        klass = model_class(meta["model"]) if cls is Recommender else cls
+        model = klass(klass.config_class.model_validate(meta["config"]))
+        with np.load(folder / "state.npz", allow_pickle=False) as arrays:
+            model._set_state({k: arrays[k] for k in arrays.files})
+        model.n_items = int(meta["n_items"])
+        model._fitted = True
+        return model
+
+
+def _drop_unknown(histories: Histories, known: np.ndarray) -> Histories:
+    row = np.repeat(np.arange(len(histories)), histories.lengths)[known]
+    lengths = np.bincount(row, minlength=len(histories))
+    indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+    return Histories(
+        indptr,
+        histories.items[known],
+        histories.types[known],
+        histories.timestamps[known],
+        histories.weights[known],
+    )
+
+
+def sparse_state(prefix: str, matrix: sp.csr_matrix) -> dict[str, np.ndarray]:
+    """A CSR matrix as plain arrays for ``state.npz``."""
+    m = sp.csr_matrix(matrix)
+    return {
+        f"{prefix}_data": m.data,
+        f"{prefix}_indices": m.indices,
+        f"{prefix}_indptr": m.indptr,
+        f"{prefix}_shape": np.asarray(m.shape, dtype=np.int64),
+    }
+
+
+def sparse_from_state(prefix: str, state: dict[str, np.ndarray]) -> sp.csr_matrix:
+    shape = tuple(int(x) for x in state[f"{prefix}_shape"])
+    return sp.csr_matrix(
+        (state[f"{prefix}_data"], state[f"{prefix}_indices"], state[f"{prefix}_indptr"]),
+        shape=shape,
+    )
+
+
+# --- the shared top-k and exclusion -------------------------------------------------------
+
+
+def exclusion_matrix(histories: Histories, n_items: int) -> sp.csr_matrix:
+    """Rows × items, 1 where the item is in that row's history (to leave out of a ranking)."""
+    return histories.matrix(n_items, binary=True)
+
+
+def mask_scores(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:
+    """Set excluded cells to -inf and NaN scores (unscorable items) to -inf, in place."""
+    np.nan_to_num(scores, copy=False, nan=-np.inf)
+    if exclude is not None and exclude.nnz:
+        coo = exclude.tocoo()
+        scores[coo.row, coo.col] = -np.inf
+    return scores
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Best ``k`` items per row, best first; ties go to the lower item index.
+
+    Items scored -inf are never returned: a row may come back with fewer than ``k`` items,
+    padded with index -1 and score -inf.
+    """
+    scores = np.atleast_2d(scores)
+    n_rows, n_items = scores.shape
+    k = min(k, n_items)
+    ids = np.full((n_rows, k), -1, dtype=np.int64)
+    best = np.full((n_rows, k), -np.inf, dtype=np.float32)
+    if k == 0:
+        return ids, best
+    part = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+    kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+    for r in range(n_rows):
+        row = scores[r]
+        above = np.flatnonzero(row > kth[r])
+        tied = np.flatnonzero(row == kth[r])[: k - len(above)]
+        chosen = np.concatenate([above, tied])
+        chosen = chosen[row[chosen] > -np.inf]
+        order = np.lexsort((chosen, -row[chosen]))
+        ids[r, : len(chosen)] = chosen[order]
+        best[r, : len(chosen)] = row[chosen[order]]
+    return ids, best
+
+
+def recommend(
+    model: Recommender,
+    histories: Histories,
+    k: int,
+    *,
+    exclude_history: bool = False,
+    exclude: sp.csr_matrix | None = None,
+    candidates: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k item indices and scores per history row, through the shared exclusion code."""
+    scores = model.score(histories)
+    if candidates is not None:
+        allowed = np.zeros(model.n_items, dtype=bool)
+        allowed[np.asarray(candidates, dtype=np.int64)] = True
+        scores[:, ~allowed] = -np.inf
+    if exclude_history:
+        seen = exclusion_matrix(histories, model.n_items)
+        exclude = seen if exclude is None else (seen + exclude).tocsr()
+    return top_k(mask_scores(scores, exclude), k)
