@@ -109,7 +109,7 @@ class Recommender(ABC):
             "n_items": self.n_items,
             "config": self.config.model_dump(mode="json"),
         }
-        np.savez(folder / "state.npz", **self._state())
+        np.savez(folder / "state.npz", **self._state())  # type: ignore[arg-type]
         (folder / "model.json").write_text(json.dumps(meta, indent=2) + "\n")
         return folder
 
@@ -168,8 +168,17 @@ def sparse_from_state(prefix: str, state: dict[str, np.ndarray]) -> sp.csr_matri
 
 
 def exclusion_matrix(histories: Histories, n_items: int) -> sp.csr_matrix:
-    """Rows × items, 1 where the item is in that row's history (to leave out of a ranking)."""
-    return histories.matrix(n_items, binary=True)
+    """Rows × items, 1 where the item is anywhere in that row's history, whatever the event
+    (a dismissed item is left out of a ranking as surely as a purchased one)."""
+    known = histories.items >= 0
+    rows = np.repeat(np.arange(len(histories)), histories.lengths)[known]
+    m = sp.csr_matrix(
+        (np.ones(int(known.sum()), np.float32), (rows, histories.items[known])),
+        shape=(len(histories), n_items),
+    )
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
 
 
 def mask_scores(scores: np.ndarray, exclude: sp.csr_matrix | None) -> np.ndarray:

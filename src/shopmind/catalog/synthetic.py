@@ -1,0 +1,229 @@
+"""A deterministic, realistic synthetic shop with planted structure that tests can check is found.
+
+Shoppers belong to segments with preferred departments and a price band; they browse in sessions
+(popularity-biased, long-tailed), buy through view → cart → purchase funnels, search with words of
+the leaves they like, rate, rebuy consumables and follow planted cross-department complements.
+Everything is vectorised numpy: a million events take seconds. ``shop.truth`` says what was planted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from shopmind.catalog import _vocabulary as vocab
+from shopmind.catalog._synthetic_behaviour import Behaviour, Shoppers
+from shopmind.catalog._synthetic_catalogue import Catalogue, build_catalogue
+from shopmind.catalog.schema import Event, Item, User, from_millis
+
+logger = logging.getLogger(__name__)
+
+#: Events as columns (the format of ``Store.append_event_columns``): ``id``, ``user_id``,
+#: ``item_id`` (None for searches), ``type``, ``value`` (NaN when absent), ``query`` (None unless a
+#: search) as object or float arrays, and ``timestamp_ms`` as int64 epoch milliseconds.
+EventColumns = dict[str, npt.NDArray[Any]]
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class SyntheticConfig(BaseModel):
+    """How big the synthetic shop is and how its shoppers behave (round-trips through JSON)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    seed: int = 7
+    n_items: int = Field(2_000, ge=2 * len(vocab.LEAVES))
+    n_users: int = Field(1_000, ge=1)
+    #: Target total; the result is within ~1 % unless one session per shopper already exceeds it.
+    n_events: int = Field(60_000, ge=100)
+    n_segments: int = Field(5, ge=1, le=len(vocab.PERSONAS))
+    start: datetime = datetime(2024, 3, 4, tzinfo=UTC)
+    n_days: int = Field(56, ge=7)
+    currency: str = "EUR"
+    #: Zipf exponent of item popularity within a leaf.
+    popularity_exponent: float = Field(1.1, gt=0.0)
+    #: Sigma of log price within a leaf (each leaf has its own median).
+    price_spread: float = Field(0.45, gt=0.0)
+    #: Dirichlet weight of a segment's departments against 0.05 for every other one.
+    segment_concentration: float = Field(20.0, gt=0.0)
+    #: Share of shoppers whose price band is their segment's (the rest draw one at random).
+    band_loyalty: Probability = 0.8
+    #: Share of views on a leaf drawn from the whole shop's mix rather than the shopper's taste.
+    exploration: Probability = 0.06
+    #: Share of a session's views in the session's focus leaf.
+    session_focus: Probability = 0.7
+    mean_views_per_session: float = Field(5.0, ge=1.0)
+    #: Per view: a click before it; an add-to-cart after it; of carts, the share bought.
+    click_rate: Probability = 0.3
+    cart_rate: Probability = 0.12
+    purchase_rate: Probability = 0.55
+    #: Per session: a search (about the session's focus leaf) before the first view.
+    search_rate: Probability = 0.35
+    #: Per purchase: a rating 1-10 days later.
+    rating_rate: Probability = 0.3
+    #: Per purchase of an item with a planted partner: a view of the partner, and of those the
+    #: share that goes on to cart and purchase.
+    complement_rate: Probability = 0.6
+    complement_purchase_rate: Probability = 0.45
+    #: Per purchase of a consumable: the chance of buying it again each cycle.
+    repeat_rate: Probability = 0.65
+    #: Items that arrive in the last days and have no events.
+    cold_item_fraction: Probability = 0.02
+
+    @field_validator("start")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    @model_validator(mode="after")
+    def _enough_users(self) -> SyntheticConfig:
+        if self.n_users < self.n_segments:
+            raise ValueError(f"n_users ({self.n_users}) must be >= n_segments ({self.n_segments})")
+        return self
+
+
+class PlantedTruth(BaseModel):
+    """What the generator planted, for tests that check models and profiles find it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    segment_names: list[str]
+    #: Preferred departments of each segment, strongest first.
+    segment_departments: list[list[str]]
+    segment_price_band: list[str]
+    user_segment: dict[str, int]
+    user_price_band: dict[str, str]
+    #: Leaf path pairs (a, b) in different departments: buying in a makes b likely next.
+    complementary_leaves: list[tuple[tuple[str, ...], tuple[str, ...]]]
+    #: Item pairs (a, b): after buying a, a shopper views b with ``complement_rate``.
+    complementary_pairs: list[tuple[str, str]]
+    repeat_leaves: list[tuple[str, ...]]
+    repeat_cycle_days: list[int]
+    #: 0 is the item with the largest planted (expected) share of views.
+    item_popularity_rank: dict[str, int]
+    item_quality: dict[str, float]
+    #: New arrivals that have no events at all.
+    cold_items: list[str]
+
+
+@dataclass(frozen=True)
+class SyntheticShop:
+    """A generated shop: catalogue, shoppers, their events as columns, and the planted truth."""
+
+    config: SyntheticConfig
+    items: list[Item]
+    users: list[User]
+    events: EventColumns
+    truth: PlantedTruth
+
+    @property
+    def n_events(self) -> int:
+        return len(self.events["timestamp_ms"])
+
+    def iter_events(self) -> Iterator[Event]:
+        """The events as validated :class:`Event` objects, in time order (for small shops)."""
+        cols = self.events
+        for i in range(self.n_events):
+            value = float(cols["value"][i])
+            yield Event(
+                id=cols["id"][i],
+                user_id=cols["user_id"][i],
+                item_id=cols["item_id"][i],
+                type=cols["type"][i],
+                value=None if np.isnan(value) else value,
+                query=cols["query"][i],
+                timestamp=from_millis(int(cols["timestamp_ms"][i])),
+            )
+
+
+class EventSink(Protocol):
+    """The part of ``Store`` that :func:`write_to_store` needs."""
+
+    def upsert_items(self, items: list[Item], /) -> object: ...
+    def upsert_users(self, users: list[User], /) -> object: ...
+    def append_event_columns(self, columns: EventColumns, /) -> object: ...
+
+
+def write_to_store(shop: SyntheticShop, store: EventSink) -> None:
+    """Load a generated shop into a Store: items, then users, then events."""
+    store.upsert_items(shop.items)
+    store.upsert_users(shop.users)
+    store.append_event_columns(shop.events)
+
+
+def generate(config: SyntheticConfig | None = None) -> SyntheticShop:
+    """Generate the shop that ``config`` (default: :class:`SyntheticConfig`) describes."""
+    config = config or SyntheticConfig()
+    rng = np.random.default_rng(config.seed)
+    catalogue = build_catalogue(config, rng)
+    shoppers = Shoppers.sample(config, rng)
+    behaviour = Behaviour(config, catalogue, shoppers, rng)
+    events, first_ms = behaviour.run()
+    users = shoppers.users(first_ms, rng)
+    logger.debug(
+        "synthetic shop: %d items, %d users, %d events",
+        len(catalogue.ids),
+        len(users),
+        len(events["id"]),
+    )
+    truth = _truth(config, catalogue, shoppers)
+    return SyntheticShop(config, catalogue.items(), users, events, truth)
+
+
+def _expected_item_share(
+    catalogue: Catalogue, shoppers: Shoppers, config: SyntheticConfig
+) -> npt.NDArray[np.float64]:
+    """Each item's planted share of views: leaf mix of each price band times its in-leaf pick."""
+    leaf, start = catalogue.leaf, catalogue.start
+    overall = np.average(shoppers.leaf_share, axis=0, weights=shoppers.activity)
+    share = np.zeros(len(leaf))
+    for band in range(len(vocab.PRICE_BANDS)):
+        members = shoppers.band == band
+        if not members.any():
+            continue
+        mass = shoppers.activity[members].sum() / shoppers.activity.sum()
+        mix = np.average(shoppers.leaf_share[members], axis=0, weights=shoppers.activity[members])
+        mix = (1 - config.exploration) * mix + config.exploration * overall
+        reached = catalogue.band_cdf[band] - leaf
+        previous = np.r_[0.0, reached[:-1]]
+        previous[start[:-1]] = 0.0
+        share += mass * mix[leaf] * (reached - previous)
+    return share
+
+
+def _truth(config: SyntheticConfig, catalogue: Catalogue, shoppers: Shoppers) -> PlantedTruth:
+    personas = vocab.PERSONAS[: config.n_segments]
+    ids = catalogue.ids.tolist()
+    user_ids = shoppers.ids.tolist()
+    share = _expected_item_share(catalogue, shoppers, config)
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[np.argsort(-share, kind="stable")] = np.arange(len(ids))
+    sources = np.flatnonzero((catalogue.partner >= 0) & ~catalogue.cold)
+    repeat = [leaf for leaf in vocab.LEAVES if leaf.repeat_days]
+    return PlantedTruth(
+        segment_names=[p.name for p in personas],
+        segment_departments=[
+            sorted(p.departments, key=lambda d: -p.departments[d]) for p in personas
+        ],
+        segment_price_band=[p.price_band for p in personas],
+        user_segment=dict(zip(user_ids, shoppers.segment.tolist(), strict=True)),
+        user_price_band={
+            u: vocab.PRICE_BANDS[b] for u, b in zip(user_ids, shoppers.band.tolist(), strict=True)
+        },
+        complementary_leaves=[
+            (vocab.LEAVES[vocab.LEAF_INDEX[a]].path, vocab.LEAVES[vocab.LEAF_INDEX[b]].path)
+            for a, b in vocab.COMPLEMENTARY_LEAVES
+        ],
+        complementary_pairs=sorted((ids[a], ids[catalogue.partner[a]]) for a in sources),
+        repeat_leaves=[leaf.path for leaf in repeat],
+        repeat_cycle_days=[leaf.repeat_days or 0 for leaf in repeat],
+        item_popularity_rank=dict(zip(ids, rank.tolist(), strict=True)),
+        item_quality=dict(zip(ids, np.round(catalogue.quality, 4).tolist(), strict=True)),
+        cold_items=sorted(catalogue.ids[catalogue.cold].tolist()),
+    )

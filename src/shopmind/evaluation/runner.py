@@ -1,0 +1,104 @@
+"""Fit, tune on validation, report test: the loop behind `shopmind evaluate` and the benchmarks."""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from shopmind.catalog.formats import read_benchmark
+from shopmind.data.dataset import Dataset
+from shopmind.data.split import Split, as_given
+from shopmind.evaluation.evaluator import EvalResult, evaluate
+from shopmind.models.registry import make_model
+
+log = logging.getLogger(__name__)
+
+#: Whether each benchmark format's published protocol removes history items from the ranking.
+PROTOCOL_MASKS_HISTORY = {"unisrec": False, "lcrec": False, "s3rec": True}
+
+#: Small validation grids for the classic models (the benchmark tunes over these).
+GRIDS: dict[str, dict[str, list[Any]]] = {
+    "pop": {},
+    "itemknn": {
+        "neighbors": [50, 200],
+        "shrink": [0.0, 10.0],
+        "recency_decay": [0.0, 0.3, 1.0],
+    },
+    "userknn": {"neighbors": [50, 200], "shrink": [0.0, 10.0]},
+    "ease": {"l2": [50.0, 200.0, 500.0, 2000.0]},
+    "als": {"factors": [64, 128], "regularization": [0.01, 0.1], "alpha": [1.0, 10.0]},
+}
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model's outcome on one split: its chosen parameters and both evaluations."""
+
+    name: str
+    params: dict[str, Any]
+    valid: EvalResult
+    test: EvalResult
+    train_seconds: float
+    trials: list[dict[str, Any]] = field(default_factory=list)
+
+
+def load_benchmark_split(path: str | Path) -> tuple[Split, bool, str]:
+    """The given split of a benchmark folder, whether its protocol masks history, and its name."""
+    data = read_benchmark(path)
+    dataset = Dataset.from_columns(data.items, data.users, data.events)
+    return as_given(dataset), PROTOCOL_MASKS_HISTORY[data.format], data.name
+
+
+def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+    keys = list(grid)
+    return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
+
+
+def run_model(
+    name: str,
+    split: Split,
+    *,
+    mask_history: bool,
+    ks: tuple[int, ...] = (10, 50),
+    grid: Mapping[str, Sequence[Any]] | None = None,
+    fixed: Mapping[str, Any] | None = None,
+    select_by: str = "ndcg@10",
+    bootstrap: int = 0,
+    progress: Callable[[str], None] | None = None,
+) -> ModelRun:
+    """Fit every grid point on train, keep the best on validation, and report it on test."""
+    points = grid_points(grid or {})
+    trials: list[dict[str, Any]] = []
+    best: tuple[float, dict[str, Any], Any, EvalResult, float] | None = None
+    for point in points:
+        params = {**(fixed or {}), **point}
+        start = time.perf_counter()
+        model = make_model(name, **params).fit(split.train)
+        seconds = time.perf_counter() - start
+        valid = evaluate(model, split.valid, ks=ks, mask_history=mask_history)
+        value = valid.metrics[select_by]
+        trials.append({"params": params, select_by: value, "train_seconds": seconds})
+        if progress:
+            progress(f"{name} {params}: valid {select_by} {value:.4f} ({seconds:.1f}s)")
+        if best is None or value > best[0]:
+            best = (value, params, model, valid, seconds)
+    assert best is not None
+    _, params, model, valid, seconds = best
+    test = evaluate(model, split.test, ks=ks, mask_history=mask_history, bootstrap=bootstrap)
+    return ModelRun(name, params, valid, test, seconds, trials)
+
+
+def summary_row(run: ModelRun, ks: tuple[int, ...] = (10, 50)) -> dict[str, Any]:
+    """The benchmark JSON row of one model: test metrics, train time, chosen parameters."""
+    row: dict[str, Any] = {}
+    for k in ks:
+        row[f"recall@{k}"] = round(run.test.metrics[f"recall@{k}"], 4)
+        row[f"ndcg@{k}"] = round(run.test.metrics[f"ndcg@{k}"], 4)
+    row["train_seconds"] = round(run.train_seconds, 2)
+    row["params"] = run.params
+    return row

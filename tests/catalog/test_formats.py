@@ -1,0 +1,84 @@
+"""Readers of the public benchmark formats, on tiny folders written by the test."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shopmind.catalog.formats import FormatError, detect_format, read_benchmark
+from shopmind.data import Dataset, as_given
+
+
+def write_unisrec(folder: Path) -> None:
+    # user 0: items 0 1 2 3 (two train rows, newest first as the real files list them)
+    # user 1: items 2 1 0 (no train rows)
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    (folder / "Toy.train.inter").write_text(head + "0\t0 1\t2\n0\t0\t1\n")
+    (folder / "Toy.valid.inter").write_text(head + "0\t0 1 2\t3\n1\t2\t1\n")
+    (folder / "Toy.test.inter").write_text(head + "0\t0 1 2 3\t4\n1\t2 1\t0\n")
+    (folder / "Toy.item2index").write_text("".join(f"A{k}\t{k}\n" for k in range(5)))
+    (folder / "Toy.user2index").write_text("U0\t0\nU1\t1\n")
+    (folder / "Toy.text").write_text(
+        "item_id:token\ttext:token_seq\n"
+        + "".join(f"A{k}\tThing {k}. Cat. Brand.\n" for k in range(5))
+    )
+
+
+def test_unisrec_rebuilds_sequences_and_keeps_the_given_split(tmp_path: Path) -> None:
+    write_unisrec(tmp_path)
+    assert detect_format(tmp_path) == "unisrec"
+    data = read_benchmark(tmp_path)
+    ds = Dataset.from_columns(data.items, data.users, data.events)
+    assert ds.items.ids() == [f"A{k}" for k in range(5)]  # file order kept
+    assert ds.items.ids(ds.histories([ds.users.index("U0")]).row(0)) == [
+        "A0",
+        "A1",
+        "A2",
+        "A3",
+        "A4",
+    ]
+    split = as_given(ds)
+    u0 = int(np.flatnonzero(split.test.users == ds.users.index("U0"))[0])
+    assert ds.items.ids(split.test.targets[u0].indices) == ["A4"]
+    assert ds.items.ids(split.valid.targets[u0].indices) == ["A3"]
+    assert split.train.n_events == 3 + 1  # U0: A0 A1 A2, U1: A2
+    assert data.items[1].title.startswith("Thing 1")
+
+
+def test_unisrec_rows_that_do_not_chain_are_refused(tmp_path: Path) -> None:
+    write_unisrec(tmp_path)
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    (tmp_path / "Toy.valid.inter").write_text(head + "0\t0 4 2\t3\n1\t2\t1\n")
+    with pytest.raises(FormatError, match="do not chain"):
+        read_benchmark(tmp_path)
+
+
+def test_lcrec_json_reads_rich_items(tmp_path: Path) -> None:
+    items = {
+        str(k): {"title": f"T{k}", "description": "d", "brand": "B", "categories": "Root,Mid,Leaf"}
+        for k in range(4)
+    }
+    (tmp_path / "Toy.item.json").write_text(json.dumps(items))
+    (tmp_path / "Toy.inter.json").write_text(json.dumps({"0": [0, 1, 2, 3], "1": [3, 2]}))
+    data = read_benchmark(tmp_path)
+    assert data.items[0].category_path == ("Root", "Mid", "Leaf")
+    split = as_given(Dataset.from_columns(data.items, data.users, data.events))
+    assert len(split.test) == 1  # user 1 has too few items to be evaluated
+
+
+def test_s3rec_reads_sequences_and_attributes(tmp_path: Path) -> None:
+    (tmp_path / "Toy.txt").write_text("1 1 2 3\n2 3 2 1 4\n")
+    (tmp_path / "Toy_item2attributes.json").write_text(json.dumps({"1": [5, 6]}))
+    data = read_benchmark(tmp_path)
+    assert [i.id for i in data.items] == ["1", "2", "3", "4"]
+    assert data.items[0].attributes == {"attribute_ids": "5 6"}
+    split = as_given(Dataset.from_columns(data.items, data.users, data.events))
+    assert len(split.test) == 2
+
+
+def test_unknown_folder_names_the_expected_files(tmp_path: Path) -> None:
+    with pytest.raises(FormatError, match=r"\*.train.inter"):
+        read_benchmark(tmp_path)
+    with pytest.raises(FormatError, match="no such folder"):
+        read_benchmark(tmp_path / "missing")
