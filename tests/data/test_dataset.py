@@ -21,15 +21,24 @@ def columns(rows: list[tuple[str, str | None, str, int]]) -> dict[str, np.ndarra
     }
 
 
-ITEMS = [Item(id=f"i{k}", title=f"Item {k}", category_path=("Dept", f"Leaf{k % 2}"), price=k) for k in range(5)]
+ITEMS = [
+    Item(id=f"i{k}", title=f"Item {k}", category_path=("Dept", f"Leaf{k % 2}"), price=k)
+    for k in range(5)
+]
 
 
 @pytest.fixture
 def shop() -> Dataset:
     events = [
-        ("u1", "i0", "view", 10), ("u1", "i1", "view", 20), ("u1", "i1", "purchase", 30),
-        ("u2", "i2", "view", 5), ("u1", None, "search", 25), ("u1", "i3", "view", 40),
-        ("u1", "i4", "purchase", 50), ("u2", "i3", "purchase", 6), ("u2", "i4", "view", 4),
+        ("u1", "i0", "view", 10),
+        ("u1", "i1", "view", 20),
+        ("u1", "i1", "purchase", 30),
+        ("u2", "i2", "view", 5),
+        ("u1", None, "search", 25),
+        ("u1", "i3", "view", 40),
+        ("u1", "i4", "purchase", 50),
+        ("u2", "i3", "purchase", 6),
+        ("u2", "i4", "view", 4),
         ("u3", "i9", "view", 1),  # an item the catalogue does not know
     ]
     return Dataset.from_columns(ITEMS, [User(id="u0")], columns(events))

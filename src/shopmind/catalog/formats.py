@@ -138,9 +138,7 @@ def read_unisrec(folder: Path) -> BenchmarkData:
     name = _one(folder, ".train.inter").name.removesuffix(".train.inter")
     item_ids = [line.split("\t")[0] for line in _lines(folder / f"{name}.item2index")]
     user_ids = [line.split("\t")[0] for line in _lines(folder / f"{name}.user2index")]
-    texts = dict(
-        line.split("\t", 1) for line in _lines(folder / f"{name}.text", skip_header=True)
-    )
+    texts = dict(line.split("\t", 1) for line in _lines(folder / f"{name}.text", skip_header=True))
     sequences: dict[int, list[int]] = {}
     # The train file lists each user's prefixes newest first; walk them oldest first and check
     # that every row's history is the tail of the sequence rebuilt so far.
@@ -175,7 +173,12 @@ def read_lcrec(folder: Path) -> BenchmarkData:
     raw_items: dict[str, dict[str, str]] = json.loads(item_file.read_text(encoding="utf-8"))
     inter: dict[str, list[int]] = json.loads((folder / f"{name}.inter.json").read_text("utf-8"))
     ids = sorted(raw_items, key=int)
-    fields: dict[str, list[object]] = {"title": [], "description": [], "brand": [], "category_path": []}
+    fields: dict[str, list[object]] = {
+        "title": [],
+        "description": [],
+        "brand": [],
+        "category_path": [],
+    }
     for i in ids:
         record = raw_items[i]
         fields["title"].append(str(record.get("title", "")).strip())
@@ -209,9 +212,7 @@ def read_s3rec(folder: Path) -> BenchmarkData:
         sequences.append(parts[1:])
         max_item = max(max_item, *(int(x) for x in parts[1:]))
     ids = [str(i) for i in range(1, max_item + 1)]
-    attrs = [
-        {"attribute_ids": " ".join(str(a) for a in attributes.get(i, []))} for i in ids
-    ]
+    attrs = [{"attribute_ids": " ".join(str(a) for a in attributes.get(i, []))} for i in ids]
     return BenchmarkData(
         name=name,
         format="s3rec",

@@ -86,7 +86,7 @@ def parse_timestamp(value: Any) -> datetime:
 
 def to_millis(moment: datetime) -> int:
     """Epoch milliseconds of an aware datetime (how the Store and Dataset keep time)."""
-    return int(round(moment.timestamp() * 1000))
+    return round(moment.timestamp() * 1000)
 
 
 def from_millis(millis: int) -> datetime:

@@ -175,7 +175,11 @@ class Dataset:
         names = event_types()
         ordered = sorted(
             items,
-            key=lambda i: (i.created_at is None, to_millis(i.created_at) if i.created_at else 0, i.id),
+            key=lambda i: (
+                i.created_at is None,
+                to_millis(i.created_at) if i.created_at else 0,
+                i.id,
+            ),
         )
         item_map = IdMap(i.id for i in ordered)
         user_list = list(users)

@@ -98,7 +98,9 @@ class Histories:
             # A cell is 1 (or its decayed weight) if any positively weighted event touched it.
             positive = self.weights[known] > 0
             decayed = values / np.maximum(self.weights[known], 1e-12)
-            m = _max_duplicates(rows, cols, np.where(positive, decayed, 0.0), len(self), n_items, dtype)
+            m = _max_duplicates(
+                rows, cols, np.where(positive, decayed, 0.0), len(self), n_items, dtype
+            )
             m.eliminate_zeros()
             return m
         m = sp.csr_matrix((values, (rows, cols)), shape=(len(self), n_items), dtype=dtype)
@@ -170,7 +172,8 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     if total == 0:
         return np.zeros(0, dtype=np.int64)
     offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths)
-    return np.arange(total, dtype=np.int64) + offsets
+    out: np.ndarray = np.arange(total, dtype=np.int64) + offsets
+    return out
 
 
 def _max_duplicates(

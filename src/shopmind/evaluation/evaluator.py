@@ -70,7 +70,9 @@ def evaluate(
     ranks = np.concatenate(all_ranks) if all_ranks else np.zeros(0, np.int64)
     pair_row = np.repeat(np.arange(n_rows), np.diff(targets.indptr))
     per_row = per_row_metrics(ranks, pair_row, n_rows, ks)
-    metrics = {name: float(np.nanmean(v)) if n_rows else float("nan") for name, v in per_row.items()}
+    metrics = {
+        name: float(np.nanmean(v)) if n_rows else float("nan") for name, v in per_row.items()
+    }
     metrics[f"coverage@{k_max}"] = float(covered.mean())
     ci = (
         {name: bootstrap_ci(v, samples=bootstrap, seed=seed) for name, v in per_row.items()}

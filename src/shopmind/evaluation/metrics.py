@@ -51,7 +51,9 @@ def per_row_metrics(
             hit = ranks < k
             hits = np.bincount(pair_row, weights=hit, minlength=n_rows)
             # i-th hit of a row (1-based) among that row's targets, sorted by rank
-            hit_no = np.cumsum(hit) - np.repeat(np.concatenate([[0], np.cumsum(hits)[:-1]]), n_targets.astype(np.int64))
+            hit_no = np.cumsum(hit) - np.repeat(
+                np.concatenate([[0], np.cumsum(hits)[:-1]]), n_targets.astype(np.int64)
+            )
             ideal_n = np.minimum(n_targets, k)
             ideal = _ideal_dcg(ideal_n)
             recall = hits / n_targets

@@ -21,17 +21,33 @@ log = logging.getLogger(__name__)
 #: Whether each benchmark format's published protocol removes history items from the ranking.
 PROTOCOL_MASKS_HISTORY = {"unisrec": False, "lcrec": False, "s3rec": True}
 
-#: Small validation grids for the classic models (the benchmark tunes over these).
+#: Small validation grids for the classic models (the benchmark tunes over these). ``seen`` is
+#: left out where the protocol already removes history items from the ranking.
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "pop": {},
     "itemknn": {
+        "neighbors": [100, 500],
+        "shrink": [20.0, 100.0],
+        "recency_decay": [0.0, 0.2, 0.5],
+        "seen": ["keep", "demote"],
+    },
+    "userknn": {
         "neighbors": [50, 200],
         "shrink": [0.0, 10.0],
-        "recency_decay": [0.0, 0.3, 1.0],
+        "recency_decay": [0.0, 0.3],
+        "seen": ["keep", "demote"],
     },
-    "userknn": {"neighbors": [50, 200], "shrink": [0.0, 10.0]},
-    "ease": {"l2": [50.0, 200.0, 500.0, 2000.0]},
-    "als": {"factors": [64, 128], "regularization": [0.01, 0.1], "alpha": [1.0, 10.0]},
+    "ease": {
+        "l2": [50.0, 100.0, 300.0, 1000.0],
+        "recency_decay": [0.0, 0.2],
+        "seen": ["keep", "demote"],
+    },
+    "als": {
+        "factors": [64, 128],
+        "regularization": [0.05, 0.5],
+        "alpha": [2.0, 10.0],
+        "seen": ["keep", "demote"],
+    },
 }
 
 
@@ -72,7 +88,10 @@ def run_model(
     progress: Callable[[str], None] | None = None,
 ) -> ModelRun:
     """Fit every grid point on train, keep the best on validation, and report it on test."""
-    points = grid_points(grid or {})
+    grid = dict(grid or {})
+    if mask_history:
+        grid.pop("seen", None)  # the protocol already removes history items
+    points = grid_points(grid)
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any], Any, EvalResult, float] | None = None
     for point in points:

@@ -11,7 +11,8 @@ from shopmind.data.split import EvalSet
 def first_target(rows: EvalSet) -> np.ndarray:
     """The first target item of each row (rows have at least one target)."""
     targets = rows.targets.tocsr()
-    return targets.indices[targets.indptr[:-1]].astype(np.int64)
+    first: np.ndarray = targets.indices[targets.indptr[:-1]].astype(np.int64)
+    return first
 
 
 def cold_items(train: Dataset, rows: EvalSet, *, threshold: int = 5) -> np.ndarray:

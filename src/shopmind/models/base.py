@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,6 +25,11 @@ class ModelConfig(BaseModel):
     """Hyper-parameters of a model: typed, validated, and round-trippable through JSON."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: What to do with items already in the shopper's history. "keep" scores them like any
+    #: other item; "demote" ranks them below every other item (they stay in the ranking), for
+    #: shops where shoppers rarely come back to an item. Validation decides.
+    seen: Literal["keep", "demote"] = "keep"
 
 
 class NotFittedError(RuntimeError):
@@ -74,6 +79,9 @@ class Recommender(ABC):
             histories = _drop_unknown(histories, known)
         full = np.asarray(self._score(histories), dtype=np.float32)
         assert full.shape == (len(histories), self.n_items), full.shape
+        if self.config.seen == "demote":
+            seen = exclusion_matrix(histories, self.n_items).tocoo()
+            full[seen.row, seen.col] = np.finfo(np.float32).min
         if items is None:
             return full
         items = np.asarray(items, dtype=np.int64)

@@ -26,9 +26,7 @@ def model_class(name: str) -> type[Recommender]:
     try:
         module, klass = _MODELS[name].split(":")
     except KeyError:
-        raise ValueError(
-            f"unknown model {name!r}: choose one of {', '.join(_MODELS)}"
-        ) from None
+        raise ValueError(f"unknown model {name!r}: choose one of {', '.join(_MODELS)}") from None
     found: type[Recommender] = getattr(import_module(module), klass)
     return found
 

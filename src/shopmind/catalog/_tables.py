@@ -1,0 +1,72 @@
+"""The Store's tables (SQLAlchemy Core): one definition for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+# SQLite only aliases rowid (cheap, monotonic arrival order) for a column typed exactly INTEGER.
+_Seq = BigInteger().with_variant(Integer(), "sqlite")
+# NULL, not JSON 'null', when a Python value is None: keeps empty contexts free to store.
+_Json = JSON(none_as_null=True)
+
+items = Table(
+    "items",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("title", Text, nullable=False, default=""),
+    Column("description", Text, nullable=False, default=""),
+    Column("category_path", _Json, nullable=False),
+    Column("brand", Text, nullable=False, default=""),
+    Column("price", Float, nullable=True),
+    Column("currency", Text, nullable=False, default=""),
+    Column("attributes", _Json, nullable=False),
+    Column("available", Boolean, nullable=False, default=True),
+    Column("created_at", BigInteger, nullable=True),
+    Column("updated_at", BigInteger, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("attributes", _Json, nullable=False),
+    Column("created_at", BigInteger, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", _Seq, primary_key=True, autoincrement=True),
+    Column("event_id", Text, nullable=False, unique=True),
+    Column("user_id", Text, nullable=False, index=True),
+    Column("item_id", Text, nullable=True, index=True),
+    Column("type", Text, nullable=False),
+    Column("value", Float, nullable=True),
+    Column("query", Text, nullable=True),
+    Column("timestamp", BigInteger, nullable=False),
+    Column("context", _Json, nullable=True),
+)
+
+#: Event columns in the order the writers bind them (seq is assigned by the database).
+EVENT_COLUMNS = (
+    "event_id",
+    "user_id",
+    "item_id",
+    "type",
+    "value",
+    "query",
+    "timestamp",
+    "context",
+)

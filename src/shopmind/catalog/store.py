@@ -1,0 +1,298 @@
+"""The Store: the shop's items, users and event log in SQLite (default) or PostgreSQL.
+
+Built on SQLAlchemy Core. Times are kept as epoch milliseconds; events keep their arrival
+order in ``seq``. Each top-level write runs in its own transaction; ``batch()`` groups many
+writes into one that lands whole or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Row, Select, delete, func, select
+from sqlalchemy.engine import Connection
+
+from shopmind.catalog import _tables as t
+from shopmind.catalog._engine import (
+    StoreError,
+    database_errors,
+    mask_url,
+    open_engine,
+    parse_url,
+)
+from shopmind.catalog._writer import StoreWriter
+from shopmind.catalog.schema import Event, Item, User, from_millis
+from shopmind.config import default_store_url
+
+__all__ = ["SCAN_COLUMNS", "Store", "StoreError", "StoreWriter"]
+
+#: Keys of each batch :meth:`Store.scan_events` yields, in order.
+SCAN_COLUMNS = ("seq", "user_id", "item_id", "type", "value", "query", "timestamp_ms", "split")
+
+
+class Store:
+    """The shop's facts in one database; ``Store()`` opens the default SQLite file."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self._url = parse_url(default_store_url() if url is None else url)
+        self._engine = open_engine(self._url)
+        self._closed = False
+        try:
+            with database_errors(self._url):
+                t.metadata.create_all(self._engine)
+        except BaseException:
+            self._engine.dispose()
+            raise
+
+    # -- identity and lifetime -------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The full store URL, password included (pass it on, do not print it)."""
+        return self._url.render_as_string(hide_password=False)
+
+    @property
+    def safe_url(self) -> str:
+        """The store URL with the password masked, safe to log and show."""
+        return mask_url(self._url)
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self._url.get_backend_name()
+
+    def __repr__(self) -> str:
+        return f"Store({self.safe_url!r})"
+
+    def close(self) -> None:
+        """Release every connection; the store cannot be used afterwards."""
+        self._closed = True
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[Connection]:
+        if self._closed:
+            raise StoreError(f"store {self.safe_url!r} is closed; open a new Store")
+        with database_errors(self._url):
+            if write:
+                with self._engine.begin() as conn:
+                    yield conn
+            else:
+                with self._engine.connect() as conn:
+                    yield conn
+
+    # -- writes ----------------------------------------------------------------------------
+
+    def batch(self) -> AbstractContextManager[StoreWriter]:
+        """One transaction for many writes: committed at exit, rolled back on an exception."""
+        return self._batch()
+
+    @contextmanager
+    def _batch(self) -> Iterator[StoreWriter]:
+        with self._connect(write=True) as conn:
+            yield StoreWriter(conn)
+
+    def upsert_items(self, items: Iterable[Item]) -> int:
+        """Insert or replace items by id; returns the number of rows written."""
+        with self.batch() as writer:
+            return writer.upsert_items(items)
+
+    def upsert_users(self, users: Iterable[User]) -> int:
+        """Insert or replace users by id; returns the number of rows written."""
+        with self.batch() as writer:
+            return writer.upsert_users(users)
+
+    def append_events(self, events: Iterable[Event]) -> int:
+        """Append events, skipping ids already stored; returns how many were new."""
+        with self.batch() as writer:
+            return writer.append_events(events)
+
+    def append_event_columns(self, columns: Mapping[str, Sequence[Any] | np.ndarray]) -> int:
+        """Append events given as columns; see :meth:`StoreWriter.append_event_columns`."""
+        with self.batch() as writer:
+            return writer.append_event_columns(columns)
+
+    def delete_item(self, item_id: str) -> bool:
+        """Remove an item from the catalogue (its events stay in the log); False if absent."""
+        with self._connect(write=True) as conn:
+            result = conn.execute(delete(t.items).where(t.items.c.id == item_id))
+            return result.rowcount > 0
+
+    def delete_user(self, user_id: str) -> int:
+        """Forget a shopper: their row and all their events; returns the events removed."""
+        with self._connect(write=True) as conn:
+            removed = conn.execute(delete(t.events).where(t.events.c.user_id == user_id))
+            conn.execute(delete(t.users).where(t.users.c.id == user_id))
+            return removed.rowcount
+
+    # -- point reads -----------------------------------------------------------------------
+
+    def get_item(self, item_id: str) -> Item | None:
+        """The item with this id, or None."""
+        with self._connect() as conn:
+            row = conn.execute(select(t.items).where(t.items.c.id == item_id)).first()
+        return None if row is None else _item(row)
+
+    def get_user(self, user_id: str) -> User | None:
+        """The user with this id, or None."""
+        with self._connect() as conn:
+            row = conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
+        return None if row is None else _user(row)
+
+    def user_events(self, user_id: str, limit: int | None = None) -> list[Event]:
+        """A user's events, oldest first (by timestamp, then arrival).
+
+        With ``limit``, only the most recent ``limit`` events, still oldest first.
+        """
+        ev = t.events
+        stmt = select(ev).where(ev.c.user_id == user_id)
+        if limit is None:
+            stmt = stmt.order_by(ev.c.timestamp, ev.c.seq)
+        else:
+            stmt = stmt.order_by(ev.c.timestamp.desc(), ev.c.seq.desc()).limit(max(limit, 0))
+        with self._connect() as conn:
+            rows = list(conn.execute(stmt).all())
+        if limit is not None:
+            rows.reverse()
+        return [_event(row) for row in rows]
+
+    def export_user(self, user_id: str) -> dict[str, Any]:
+        """Everything stored about a user, as JSON-ready data (for access requests)."""
+        user = self.get_user(user_id)
+        return {
+            "id": user_id,
+            "user": None if user is None else user.model_dump(mode="json"),
+            "events": [event.model_dump(mode="json") for event in self.user_events(user_id)],
+        }
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (``items``, ``users``, ``events``) and ``events.<type>`` per type."""
+        with self._connect() as conn:
+            out = {
+                name: int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+                for name, table in (("items", t.items), ("users", t.users), ("events", t.events))
+            }
+            per_type = select(t.events.c.type, func.count()).group_by(t.events.c.type)
+            for event_type, n in conn.execute(per_type).all():
+                out[f"events.{event_type}"] = int(n)
+        return out
+
+    def event_time_range(self) -> tuple[datetime, datetime] | None:
+        """The first and last event timestamps, or None when there are no events."""
+        ts = t.events.c.timestamp
+        with self._connect() as conn:
+            first, last = conn.execute(select(func.min(ts), func.max(ts))).one()
+        return None if first is None else (from_millis(first), from_millis(last))
+
+    # -- streaming reads -------------------------------------------------------------------
+
+    def _stream(self, stmt: Select[Any], batch_size: int) -> Iterator[Sequence[Row[Any]]]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        # yield_per: a server-side cursor on PostgreSQL, so memory stays at one batch.
+        with self._connect() as conn:
+            result = conn.execution_options(yield_per=batch_size).execute(stmt)
+            yield from result.partitions()
+
+    def iter_items(self, batch_size: int = 10_000) -> Iterator[Item]:
+        """Every item, by id, read ``batch_size`` rows at a time."""
+        for rows in self._stream(select(t.items).order_by(t.items.c.id), batch_size):
+            yield from (_item(row) for row in rows)
+
+    def iter_users(self, batch_size: int = 10_000) -> Iterator[User]:
+        """Every user, by id, read ``batch_size`` rows at a time."""
+        for rows in self._stream(select(t.users).order_by(t.users.c.id), batch_size):
+            yield from (_user(row) for row in rows)
+
+    def scan_events(self, batch_size: int = 200_000) -> Iterator[dict[str, np.ndarray]]:
+        """The whole event log in arrival order, as columnar batches of numpy arrays.
+
+        Keys are :data:`SCAN_COLUMNS`: ``seq`` and ``timestamp_ms`` int64, ``value`` float64
+        (NaN when absent), the rest object arrays of str or None; ``split`` is the event's
+        ``context["split"]`` (set by benchmark importers) or None.
+        """
+        ev = t.events
+        stmt = select(
+            ev.c.seq,
+            ev.c.user_id,
+            ev.c.item_id,
+            ev.c.type,
+            ev.c.value,
+            ev.c.query,
+            ev.c.timestamp,
+            ev.c.context["split"].as_string(),
+        ).order_by(ev.c.seq)
+        for rows in self._stream(stmt, batch_size):
+            yield _columns(rows)
+
+
+def _columns(rows: Sequence[Row[Any]]) -> dict[str, np.ndarray]:
+    seq, user, item, kind, value, query, ts, split = zip(*rows, strict=True)
+    return {
+        "seq": np.array(seq, dtype=np.int64),
+        "user_id": np.array(user, dtype=object),
+        "item_id": np.array(item, dtype=object),
+        "type": np.array(kind, dtype=object),
+        "value": np.array(value, dtype=np.float64),  # None becomes NaN
+        "query": np.array(query, dtype=object),
+        "timestamp_ms": np.array(ts, dtype=np.int64),
+        "split": np.array(split, dtype=object),
+    }
+
+
+def _millis(value: int | None) -> datetime | None:
+    return None if value is None else from_millis(value)
+
+
+def _item(row: Row[Any]) -> Item:
+    return Item.model_validate(
+        {
+            "id": row.id,
+            "title": row.title,
+            "description": row.description,
+            "category_path": row.category_path or [],
+            "brand": row.brand,
+            "price": row.price,
+            "currency": row.currency,
+            "attributes": row.attributes or {},
+            "available": bool(row.available),
+            "created_at": _millis(row.created_at),
+        }
+    )
+
+
+def _user(row: Row[Any]) -> User:
+    return User.model_validate(
+        {"id": row.id, "attributes": row.attributes or {}, "created_at": _millis(row.created_at)}
+    )
+
+
+def _event(row: Row[Any]) -> Event:
+    # Stored events were validated on the way in; skipping validation keeps shop-specific
+    # event types readable in a process that has not registered them.
+    return Event.model_construct(
+        id=row.event_id,
+        user_id=row.user_id,
+        item_id=row.item_id,
+        type=row.type,
+        value=row.value,
+        query=row.query,
+        timestamp=from_millis(row.timestamp),
+        context=row.context or {},
+    )

@@ -1,0 +1,85 @@
+"""Batch steps shared by the CLI and the benchmarks: generate, snapshot, split, evaluate."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from shopmind.data.dataset import Dataset
+from shopmind.data.split import Split, leave_last_out
+from shopmind.evaluation.runner import GRIDS, run_model, summary_row
+
+if TYPE_CHECKING:
+    from shopmind.catalog.store import Store
+    from shopmind.catalog.synthetic import SyntheticConfig, SyntheticShop
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=console is None,
+        transient=True,
+    )
+
+
+def generate_shop(
+    store: Store, config: SyntheticConfig, console: Console | None = None
+) -> SyntheticShop:
+    """Generate the synthetic shop and write it to the Store."""
+    from shopmind.catalog.synthetic import generate, write_to_store
+
+    with _progress(console) as progress:
+        task = progress.add_task("generating the synthetic shop", total=2)
+        shop = generate(config)
+        progress.update(task, advance=1, description="writing it to the store")
+        write_to_store(shop, store)
+        progress.update(task, advance=1)
+    return shop
+
+
+def snapshot_split(store: Store, target_types: Sequence[str] | None = None) -> Split:
+    """Snapshot the Store and split it: the given split if the data has one, else leave-last-out."""
+    data = Dataset.from_store(store)
+    if (data.split > 0).any():
+        from shopmind.data.split import as_given
+
+        return as_given(data)
+    return leave_last_out(data, target_types=target_types)
+
+
+def evaluate_models(
+    split: Split,
+    names: Sequence[str],
+    *,
+    ks: tuple[int, ...] = (10, 50),
+    mask_history: bool = False,
+    tune: bool = False,
+    bootstrap: int = 0,
+    console: Console | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Fit each model on train (tuning on validation if asked) and summarise its test result."""
+    results: dict[str, dict[str, Any]] = {}
+    with _progress(console) as progress:
+        task = progress.add_task("training and evaluating", total=len(names))
+        for name in names:
+            progress.update(task, description=f"{name}: fitting and evaluating")
+            run = run_model(
+                name,
+                split,
+                mask_history=mask_history,
+                ks=ks,
+                grid=GRIDS.get(name, {}) if tune else {},
+                bootstrap=bootstrap,
+            )
+            row = summary_row(run, ks)
+            if bootstrap:
+                row["ci95"] = {m: run.test.ci[m] for m in row if m in run.test.ci}
+            results[name] = row
+            progress.advance(task)
+    return results
