@@ -347,6 +347,10 @@ def demo(
             )
         console.print(f"store now holds: {db.counts()}")
         split = snapshot_split(db, ["purchase"])
+        console.print(
+            f"evaluating on {len(split.test)} shoppers' last purchase (validation: the one "
+            "before it), every item a candidate"
+        )
     names = [m.strip() for m in models.split(",") if m.strip()]
     results = evaluate_models(split, names, ks=(10, 50), mask_history=False, console=console)
     show_table("synthetic shop: next purchase, test, full ranking", results, (10, 50))
