@@ -67,7 +67,12 @@ def main() -> None:
         for name in names:
             start = time.perf_counter()
             run = run_model(
-                name, split, mask_history=mask, grid=GRIDS.get(name, {}), progress=print
+                name,
+                split,
+                mask_history=mask,
+                grid=GRIDS.get(name, {}),
+                bootstrap=1000,
+                progress=print,
             )
             payload[label][name] = summary_row(run)
             trials[label][name] = run.trials
@@ -83,16 +88,8 @@ def main() -> None:
 
 
 def render(payload: dict[str, dict[str, dict[str, object]]]) -> str:
-    cols = [
-        "recall@10",
-        "ndcg@10",
-        "recall@50",
-        "ndcg@50",
-        "train_seconds",
-        "ref R@10",
-        "ref N@10",
-        "params",
-    ]
+    cols = ["recall@10", "R@10 95% CI", "ndcg@10", "N@10 95% CI", "recall@50", "ndcg@50"]
+    cols += ["train_seconds", "ref R@10", "ref N@10", "params"]
     parts = [
         "# Accuracy on the real benchmark splits\n",
         "Test figures, full ranking over all items; hyper-parameters chosen on validation",
@@ -110,12 +107,22 @@ def render(payload: dict[str, dict[str, dict[str, object]]]) -> str:
             ref = REFERENCE.get(label, {}).get(name)
             table[name] = {
                 **row,
+                "R@10 95% CI": _interval(row, "recall@10"),
+                "N@10 95% CI": _interval(row, "ndcg@10"),
                 "ref R@10": ref[0] if ref else None,
                 "ref N@10": ref[1] if ref else None,
                 "params": json.dumps(row["params"]),
             }
         parts.append(f"## {label}\n\n" + markdown_table(table, cols))
     return "\n".join(parts)
+
+
+def _interval(row: dict[str, object], metric: str) -> str:
+    ci = row.get("ci95")
+    if not isinstance(ci, dict) or metric not in ci:
+        return ""
+    low, high = ci[metric]
+    return f"{low:.4f}–{high:.4f}"
 
 
 if __name__ == "__main__":

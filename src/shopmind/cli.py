@@ -8,7 +8,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 from rich.console import Console
@@ -16,6 +16,9 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from shopmind import __version__
+
+if TYPE_CHECKING:
+    from shopmind.catalog.synthetic import SyntheticConfig
 
 app = typer.Typer(
     name="shopmind",
@@ -72,6 +75,46 @@ def _open_store(url: str | None) -> Iterator[Any]:
         store.close()
 
 
+def _synthetic_config(seed: int, items: int, users: int, events: int) -> SyntheticConfig:
+    """The generator's config from the command's options, or a one-line error naming them."""
+    from pydantic import ValidationError
+
+    from shopmind.catalog.synthetic import SyntheticConfig
+
+    options = {"seed": "--seed", "n_items": "--items", "n_users": "--users", "n_events": "--events"}
+    try:
+        return SyntheticConfig(seed=seed, n_items=items, n_users=users, n_events=events)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{options.get(str(e['loc'][0]), str(e['loc'][0])) + ': ' if e['loc'] else ''}"
+            f"{str(e['msg']).removeprefix('Value error, ')}"
+            for e in exc.errors()
+        )
+        raise _fail(f"cannot build that synthetic shop: {problems}") from None
+
+
+def _model_names(models: str) -> list[str]:
+    """The comma-separated model names, checked before any work starts."""
+    from shopmind.models.registry import model_names
+
+    names = [m.strip() for m in models.split(",") if m.strip()]
+    unknown = [name for name in names if name not in model_names()]
+    if unknown or not names:
+        what = f"unknown model(s) {', '.join(unknown)}" if unknown else "no model named"
+        raise _fail(f"--models {models!r}: {what}; choose from {', '.join(model_names())}")
+    return names
+
+
+def _cutoffs(k: str) -> tuple[int, ...]:
+    try:
+        ks = tuple(int(x) for x in k.split(","))
+    except ValueError:
+        ks = ()
+    if not ks or min(ks) < 1:
+        raise _fail(f"--k {k!r}: give positive cutoffs separated by commas, e.g. 10,50")
+    return ks
+
+
 @app.command()
 def version() -> None:
     """Print the shopmind version."""
@@ -90,15 +133,14 @@ def generate(
     ] = None,
 ) -> None:
     """Generate the synthetic shop (with planted structure) into the Store."""
-    from shopmind.catalog.synthetic import SyntheticConfig
     from shopmind.pipeline import generate_shop
 
-    config = SyntheticConfig(seed=seed, n_items=items, n_users=users, n_events=events)
+    config = _synthetic_config(seed, items, users, events)
     with _open_store(store) as db:
         shop = generate_shop(db, config, console)
         if truth is not None:
             truth.write_text(shop.truth.model_dump_json(indent=2) + "\n")
-        console.print(f"store {db.url}: {db.counts()}")
+        console.print(f"store {db.safe_url}: {db.counts()}")
 
 
 @app.command()
@@ -279,8 +321,8 @@ def evaluate(
     from shopmind.catalog.formats import FormatError
     from shopmind.pipeline import evaluate_models, snapshot_split
 
-    ks = tuple(int(x) for x in k.split(","))
-    names = [m.strip() for m in models.split(",") if m.strip()]
+    ks = _cutoffs(k)
+    names = _model_names(models)
     try:
         if dataset is not None:
             from shopmind.evaluation.runner import load_benchmark_split
@@ -332,13 +374,13 @@ def demo(
     models: Annotated[str, typer.Option(help="Models to train and compare.")] = DEFAULT_MODELS,
 ) -> None:
     """The main job: build the synthetic shop in the Store, train the models, evaluate them."""
-    from shopmind.catalog.synthetic import SyntheticConfig
     from shopmind.pipeline import evaluate_models, generate_shop, snapshot_split
 
-    config = SyntheticConfig(seed=seed, n_items=items, n_users=users, n_events=events)
+    config = _synthetic_config(seed, items, users, events)
+    names = _model_names(models)
     with _open_store(store) as db:
         console.rule("[bold]shopmind demo")
-        console.print(f"store: {db.url}")
+        console.print(f"store: {db.safe_url}")
         if db.counts()["events"] == 0:
             generate_shop(db, config, console)
         else:
@@ -346,12 +388,14 @@ def demo(
                 "the store already holds a shop; using it (pass another --store for a fresh one)"
             )
         console.print(f"store now holds: {db.counts()}")
-        split = snapshot_split(db, ["purchase"])
+        try:
+            split = snapshot_split(db, ["purchase"])
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
         console.print(
             f"evaluating on {len(split.test)} shoppers' last purchase (validation: the one "
             "before it), every item a candidate"
         )
-    names = [m.strip() for m in models.split(",") if m.strip()]
     results = evaluate_models(split, names, ks=(10, 50), mask_history=False, console=console)
     show_table("synthetic shop: next purchase, test, full ranking", results, (10, 50))
 

@@ -44,13 +44,28 @@ def generate_shop(
 
 
 def snapshot_split(store: Store, target_types: Sequence[str] | None = None) -> Split:
-    """Snapshot the Store and split it: the given split if the data has one, else leave-last-out."""
+    """Snapshot the Store and split it: the given split if the data has one, else leave-last-out.
+
+    Raises ValueError when no shopper can be evaluated (an empty store, or too few targets).
+    """
     data = Dataset.from_store(store)
+    if data.n_events == 0:
+        raise ValueError(
+            "the store holds no events: import some (shopmind import events) "
+            "or run shopmind generate first"
+        )
     if (data.split > 0).any():
         from shopmind.data.split import as_given
 
         return as_given(data)
-    return leave_last_out(data, target_types=target_types)
+    split = leave_last_out(data, target_types=target_types)
+    if len(split.test) == 0:
+        kinds = ", ".join(target_types) if target_types else "any type"
+        raise ValueError(
+            f"no shopper in the store has the 3 events of {kinds} that leave-last-out needs "
+            "(train, validation, test); nothing to evaluate"
+        )
+    return split
 
 
 def evaluate_models(
@@ -78,8 +93,6 @@ def evaluate_models(
                 bootstrap=bootstrap,
             )
             row = summary_row(run, ks)
-            if bootstrap:
-                row["ci95"] = {m: run.test.ci[m] for m in row if m in run.test.ci}
             results[name] = row
             progress.advance(task)
     return results

@@ -27,8 +27,9 @@ GRIDS: dict[str, dict[str, list[Any]]] = {
     "pop": {},
     "itemknn": {
         "neighbors": [100, 500],
-        "shrink": [20.0, 100.0],
+        "shrink": [20.0, 100.0, 300.0],
         "recency_decay": [0.0, 0.2, 0.5],
+        "alpha": [0.5, 0.7],
         "seen": ["keep", "demote"],
     },
     "userknn": {
@@ -118,6 +119,10 @@ def summary_row(run: ModelRun, ks: tuple[int, ...] = (10, 50)) -> dict[str, Any]
     for k in ks:
         row[f"recall@{k}"] = round(run.test.metrics[f"recall@{k}"], 4)
         row[f"ndcg@{k}"] = round(run.test.metrics[f"ndcg@{k}"], 4)
+    if run.test.ci:
+        row["ci95"] = {
+            m: [round(x, 4) for x in run.test.ci[m]] for m in list(row) if m in run.test.ci
+        }
     row["train_seconds"] = round(run.train_seconds, 2)
     row["params"] = run.params
     return row

@@ -1,0 +1,372 @@
+"""The `shopmind` command line, end to end on a throwaway SQLite store per test."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner, Result
+
+from shopmind import cli
+from shopmind.catalog.store import Store
+
+SMALL_SHOP = ["--items", "300", "--users", "300", "--events", "15000"]
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Nothing touches ~/.shopmind or $SHOPMIND_STORE; output is not wrapped at 80 columns."""
+    monkeypatch.setenv("SHOPMIND_HOME", str(tmp_path))
+    monkeypatch.delenv("SHOPMIND_STORE", raising=False)
+    # Rich wraps long lines (file paths, messages) at the terminal width; the tests read them whole.
+    monkeypatch.setattr(cli, "console", Console(width=500))
+    monkeypatch.setattr(cli, "err", Console(stderr=True, width=500))
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'shop.sqlite'}"
+
+
+def run(*args: str | Path, code: int = 0) -> Result:
+    result = CliRunner().invoke(cli.app, [str(a) for a in args])
+    assert result.exit_code == code, (
+        f"exit {result.exit_code} != {code}\nstdout:\n{result.stdout}\nstderr:\n{result.stderr}",
+        result.exception,
+    )
+    return result
+
+
+def stats(url: str) -> dict[str, int]:
+    counts: dict[str, int] = json.loads(run("stats", "--store", url).stdout)
+    return counts
+
+
+def generate_small(url: str, *extra: str | Path) -> Result:
+    return run("generate", "--store", url, *SMALL_SHOP, *extra)
+
+
+# -- generate and stats --------------------------------------------------------------------------
+
+
+def test_generate_then_stats_counts_the_shop(url: str) -> None:
+    out = generate_small(url).stdout
+    counts = stats(url)
+    assert counts["items"] == 300
+    assert counts["users"] == 300
+    assert 13_500 <= counts["events"] <= 16_500
+    per_type = {k: v for k, v in counts.items() if k.startswith("events.")}
+    assert sum(per_type.values()) == counts["events"]
+    assert {"events.view", "events.purchase", "events.search"} <= set(per_type)
+    with Store(url) as store:
+        assert store.counts() == counts
+    assert f"{counts['events']}" in out  # generate reports what the store now holds
+
+
+def test_generate_again_adds_no_events(url: str) -> None:
+    generate_small(url)
+    before = stats(url)
+    generate_small(url)
+    assert stats(url) == before
+
+
+def test_generate_truth_is_json_naming_the_planted_pairs(url: str, tmp_path: Path) -> None:
+    truth_file = tmp_path / "truth.json"
+    generate_small(url, "--truth", truth_file)
+    truth = json.loads(truth_file.read_text())
+    pairs = truth["complementary_pairs"]
+    assert len(pairs) > 10
+    assert all(len(pair) == 2 and pair[0] != pair[1] for pair in pairs)
+    assert len(truth["user_segment"]) == 300
+    with Store(url) as store:
+        for a, b in pairs[:20]:
+            assert store.get_item(a) is not None
+            assert store.get_item(b) is not None
+
+
+def test_generate_refuses_a_shop_too_small_with_a_message(url: str) -> None:
+    result = run("generate", "--store", url, "--items", "10", code=2)
+    assert "--items" in result.stderr
+    assert "154" in result.stderr  # the minimum, from the generator's config
+    assert "Traceback" not in result.output
+
+
+# -- evaluate on the store -----------------------------------------------------------------------
+
+
+def test_evaluate_store_itemknn_beats_popularity(url: str, tmp_path: Path) -> None:
+    generate_small(url)
+    out = tmp_path / "out.json"
+    result = run(
+        "evaluate", "--store", url, "--target", "purchase", "--models", "pop,itemknn", "--json", out
+    )
+    rows = json.loads(out.read_text())["store"]
+    assert set(rows) == {"pop", "itemknn"}
+    for row in rows.values():
+        assert 0.0 < row["ndcg@10"] <= row["ndcg@50"] <= 1.0
+        assert 0.0 < row["recall@10"] <= row["recall@50"] <= 1.0
+    # The synthetic shop plants co-purchase structure that popularity cannot see.
+    assert rows["itemknn"]["ndcg@10"] > 1.5 * rows["pop"]["ndcg@10"]
+    assert f"{rows['itemknn']['ndcg@10']:.4f}" in result.stdout
+
+
+def test_evaluate_rejects_unknown_models_and_cutoffs_before_any_work(url: str) -> None:
+    generate_small(url)
+    bad_model = run("evaluate", "--store", url, "--models", "pop,nosuch", code=2)
+    assert "nosuch" in bad_model.stderr
+    assert "itemknn" in bad_model.stderr  # the choices
+    assert "recall@10" not in bad_model.stdout  # nothing was evaluated
+    bad_k = run("evaluate", "--store", url, "--models", "pop", "--k", "10,x", code=2)
+    assert "--k '10,x'" in bad_k.stderr
+
+
+def test_evaluate_an_empty_store_says_so(url: str) -> None:
+    result = run("evaluate", "--store", url, "--models", "pop", code=2)
+    assert "the store holds no events" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_evaluate_unknown_target_type_exits_2(url: str) -> None:
+    generate_small(url)
+    result = run("evaluate", "--store", url, "--target", "purchse", "--models", "pop", code=2)
+    assert "purchse" in result.stderr
+
+
+# -- import items --------------------------------------------------------------------------------
+
+
+def write_items_with_a_bad_row(tmp_path: Path) -> Path:
+    path = tmp_path / "items.csv"
+    path.write_text("id,title,price\ni1,Kettle,20.5\ni2,Mug,-3\ni3,Pan,12\n")
+    return path
+
+
+def item_ids(url: str) -> list[str]:
+    with Store(url) as store:
+        return [item.id for item in store.iter_items()]
+
+
+def test_import_items_reports_the_bad_row_and_lands_the_good_ones(url: str, tmp_path: Path) -> None:
+    path = write_items_with_a_bad_row(tmp_path)
+    result = run("import", "items", path, "--store", url, code=1)
+    assert f"{path}:3: price: " in result.stderr  # header is line 1, the Mug is line 3
+    assert "-3" in result.stderr
+    assert f"{path}:2" not in result.stderr and f"{path}:4" not in result.stderr
+    assert "3 rows read, 2 loaded, 1 bad" in result.stdout
+    assert item_ids(url) == ["i1", "i3"]
+    with Store(url) as store:
+        kettle = store.get_item("i1")
+    assert kettle is not None and kettle.title == "Kettle" and kettle.price == 20.5
+
+
+def test_import_items_strict_lands_nothing(url: str, tmp_path: Path) -> None:
+    path = write_items_with_a_bad_row(tmp_path)
+    result = run("import", "items", path, "--store", url, "--strict", code=1)
+    assert f"{path}:3: price: " in result.stderr
+    assert "rejected (--strict)" in result.stdout
+    assert item_ids(url) == []
+
+
+def test_import_items_strict_undoes_rows_already_written(url: str, tmp_path: Path) -> None:
+    # Valid rows are written in chunks of 5,000 inside the transaction; a bad row after the
+    # first chunk must undo it.
+    path = tmp_path / "many.csv"
+    good = "".join(f"i{n},Thing {n},{n}\n" for n in range(6_000))
+    path.write_text("id,title,price\n" + good + "bad,Broken,-1\n")
+    result = run("import", "items", path, "--store", url, "--strict", code=1)
+    assert f"{path}:6002: price: " in result.stderr
+    assert "6001 rows read, 0 rejected (--strict), 1 bad" in result.stdout
+    assert item_ids(url) == []
+    lenient = run("import", "items", path, "--store", url, code=1)
+    assert "6001 rows read, 6000 loaded, 1 bad" in lenient.stdout
+    assert len(item_ids(url)) == 6_000
+
+
+def test_import_items_map_renames_columns(url: str, tmp_path: Path) -> None:
+    path = tmp_path / "products.csv"
+    path.write_text("sku,name,price,colour\nk1,Kettle,20.5,red\nk2,Mug,3,blue\n")
+    result = run("import", "items", path, "--store", url, "--map", "id=sku", "--map", "title=name")
+    assert "2 rows read, 2 loaded, 0 bad" in result.stdout
+    with Store(url) as store:
+        kettle = store.get_item("k1")
+    assert kettle is not None
+    assert kettle.title == "Kettle"
+    assert kettle.attributes == {"colour": "red"}  # an unknown column is kept as an attribute
+    # A --map naming a column the file does not have is refused before anything lands.
+    wrong = run("import", "items", path, "--store", url, "--map", "id=product", code=2)
+    assert "id=product" in wrong.stderr and "sku" in wrong.stderr
+    malformed = run("import", "items", path, "--store", url, "--map", "id", code=2)
+    assert "field=column" in malformed.stderr
+
+
+def test_import_format_overrides_the_suffix_and_a_bad_one_is_named(
+    url: str, tmp_path: Path
+) -> None:
+    path = tmp_path / "products.txt"
+    path.write_text('{"id": "j1", "title": "Jug"}\n{"id": "j2", "title": "Pot"}\n')
+    result = run("import", "items", path, "--store", url, "--format", "jsonl")
+    assert "2 rows read, 2 loaded, 0 bad" in result.stdout
+    assert item_ids(url) == ["j1", "j2"]
+    bad = run("import", "items", path, "--store", url, "--format", "xml", code=2)
+    assert "--format xml: choose csv, jsonl or parquet" in bad.stderr
+    assert "Traceback" not in bad.output
+
+
+# -- public benchmark folders ----------------------------------------------------------------------
+
+
+def write_unisrec(folder: Path) -> Path:
+    """The toy of tests/catalog/test_formats.py: U0 buys A0..A4, U1 buys A2 A1 A0."""
+    folder.mkdir()
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    (folder / "Toy.train.inter").write_text(head + "0\t0 1\t2\n0\t0\t1\n")
+    (folder / "Toy.valid.inter").write_text(head + "0\t0 1 2\t3\n1\t2\t1\n")
+    (folder / "Toy.test.inter").write_text(head + "0\t0 1 2 3\t4\n1\t2 1\t0\n")
+    (folder / "Toy.item2index").write_text("".join(f"A{k}\t{k}\n" for k in range(5)))
+    (folder / "Toy.user2index").write_text("U0\t0\nU1\t1\n")
+    (folder / "Toy.text").write_text(
+        "item_id:token\ttext:token_seq\n"
+        + "".join(f"A{k}\tThing {k}. Cat. Brand.\n" for k in range(5))
+    )
+    return folder
+
+
+def test_import_benchmark_then_evaluate_uses_the_given_split(url: str, tmp_path: Path) -> None:
+    folder = write_unisrec(tmp_path / "toy")
+    result = run("import", "benchmark", folder, "--store", url)
+    assert "Toy (unisrec): 5 items, 2 shoppers, 8 new events" in result.stdout
+    again = run("import", "benchmark", folder, "--store", url)
+    assert "8 new events" not in again.stdout and "0 new events" in again.stdout
+    # A third shopper whose purchases carry no split tag: training data under the given split,
+    # but a test user (target A1) if the store were split leave-last-out instead.
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "id,user_id,item_id,type,timestamp\n"
+        + "".join(
+            f"e{n},U9,{item},purchase,2024-01-0{n}T00:00:00Z\n"
+            for n, item in enumerate(["A3", "A4", "A1"], start=1)
+        )
+    )
+    run("import", "events", events, "--store", url)
+    out = tmp_path / "out.json"
+    run("evaluate", "--store", url, "--models", "pop", "--json", out)
+    row = json.loads(out.read_text())["store"]["pop"]
+    # Given split: train is U0's A0 A1 A2, U1's A2 and all of U9, so popularity (distinct
+    # shoppers, ties to the lower index) ranks A1 A2 A0 A3 A4. Test: U0 wants A4 (rank 5),
+    # U1 wants A0 (rank 3). Leave-last-out would give 0.4392 (three test users, another ranking).
+    expected = (1 / math.log2(6) + 1 / math.log2(4)) / 2
+    assert row["ndcg@10"] == pytest.approx(expected, abs=1e-4)
+    assert row["recall@10"] == 1.0  # five items: every target is in the top 10
+
+
+def test_evaluate_dataset_reads_the_folder_directly(tmp_path: Path) -> None:
+    folder = write_unisrec(tmp_path / "toy")
+    out = tmp_path / "out.json"
+    run("evaluate", "--dataset", folder, "--models", "pop", "--json", out)
+    row = json.loads(out.read_text())["Toy"]["pop"]
+    # Train: U0's A0 A1 A2 and U1's A2; popularity ranks A2 A0 A1 A3 A4, and the UniSRec
+    # protocol keeps history items. U0 wants A4 (rank 5), U1 wants A0 (rank 2).
+    expected = (1 / math.log2(6) + 1 / math.log2(3)) / 2
+    assert row["ndcg@10"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_evaluate_dataset_on_a_plain_folder_names_the_expected_files(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-benchmark"
+    folder.mkdir()
+    (folder / "readme.txt").write_text("hello\n")
+    result = run("evaluate", "--dataset", folder, "--models", "pop", code=2)
+    for expected in ("not a benchmark folder", "*.train.inter", "*.inter.json", "Name.txt"):
+        assert expected in result.stderr
+    assert "Traceback" not in result.output
+
+
+# -- privacy -------------------------------------------------------------------------------------
+
+
+def exported(url: str, user_id: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(run("export-user", user_id, "--store", url).stdout)
+    return data
+
+
+def test_export_user_prints_their_events_as_json(url: str) -> None:
+    generate_small(url)
+    data = exported(url, "u00000")
+    assert data["id"] == "u00000"
+    assert data["user"]["id"] == "u00000"
+    with Store(url) as store:
+        stored = store.user_events("u00000")
+    assert len(stored) > 0
+    assert [e["id"] for e in data["events"]] == [e.id for e in stored]
+    assert {e["user_id"] for e in data["events"]} == {"u00000"}
+    assert {e["type"] for e in data["events"]} <= {e.type for e in stored}
+
+
+def test_delete_user_removes_them_and_their_events(url: str) -> None:
+    generate_small(url)
+    before = stats(url)
+    n_events = len(exported(url, "u00001")["events"])
+    assert n_events > 0
+    result = run("delete-user", "u00001", "--store", url)
+    assert f"deleted shopper 'u00001' and {n_events} events" in result.stdout
+    after = stats(url)
+    assert after["events"] == before["events"] - n_events
+    assert after["users"] == before["users"] - 1
+    assert exported(url, "u00001") == {"id": "u00001", "user": None, "events": []}
+    assert len(exported(url, "u00002")["events"]) > 0  # nobody else was touched
+
+
+# -- the store URL -------------------------------------------------------------------------------
+
+
+def test_a_bad_store_url_exits_2_with_a_clear_message() -> None:
+    result = run("stats", "--store", "foo://x", code=2)
+    assert "SQLite or PostgreSQL" in result.stderr
+    assert "sqlite:///" in result.stderr  # the fix
+    assert "Traceback" not in result.output
+
+
+def test_the_store_url_can_come_from_the_environment(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_items_with_a_bad_row(tmp_path)
+    monkeypatch.setenv("SHOPMIND_STORE", url)
+    run("import", "items", path, code=1)
+    assert item_ids(url) == ["i1", "i3"]
+    assert not (tmp_path / "shopmind.sqlite").exists()  # not the default store
+
+
+@pytest.mark.postgres
+def test_generate_does_not_print_the_store_password(postgres_url: str) -> None:
+    # The test server trusts every local connection, so any password is accepted.
+    with_password = postgres_url.replace("postgres@", "postgres:s3cret-pw@", 1)
+    assert "s3cret-pw" in with_password
+    result = run(
+        "generate", "--store", with_password, "--items", "200", "--users", "50", "--events", "500"
+    )
+    assert "s3cret-pw" not in result.output
+    assert "***" in result.stdout
+
+
+# -- demo ------------------------------------------------------------------------------------------
+
+
+def test_demo_builds_the_shop_and_prints_the_evaluation_table(url: str) -> None:
+    result = run("demo", "--store", url, *SMALL_SHOP, "--models", "pop,itemknn")
+    out = result.stdout
+    assert "synthetic shop: next purchase, test, full ranking" in out
+    for header in ("recall@10", "ndcg@10", "recall@50", "ndcg@50"):
+        assert header in out
+    rows = {
+        line.split("│")[1].strip(): [float(x) for x in line.split("│")[2:6]]
+        for line in out.splitlines()
+        if line.startswith("│ pop") or line.startswith("│ itemknn")
+    }
+    assert set(rows) == {"pop", "itemknn"}
+    for values in rows.values():
+        assert all(0.0 < v <= 1.0 for v in values)
+    assert rows["itemknn"][1] > rows["pop"][1]  # ndcg@10
+    assert stats(url)["users"] == 300
