@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from shopmind.catalog.store import Store
+
 _INSTALL_HINT = "install it with: apt-get install postgresql"
 
 
@@ -143,3 +145,35 @@ def postgres_url(postgres_server: PostgresServer) -> str:
         conn.execute("DROP SCHEMA public CASCADE")
         conn.execute("CREATE SCHEMA public")
     return postgres_server.url(name)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    """A fresh, empty store on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    with Store(url) as opened:
+        yield opened
+
+
+@pytest.fixture
+def unisrec_toy(tmp_path: Path) -> Path:
+    """A tiny UniSRec/RecBole split folder: U0 buys A0..A4, U1 buys A2 A1 A0.
+
+    The train rows list a user's prefixes newest first, as the real files do.
+    """
+    folder = tmp_path / "toy"
+    folder.mkdir()
+    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
+    (folder / "Toy.train.inter").write_text(head + "0\t0 1\t2\n0\t0\t1\n")
+    (folder / "Toy.valid.inter").write_text(head + "0\t0 1 2\t3\n1\t2\t1\n")
+    (folder / "Toy.test.inter").write_text(head + "0\t0 1 2 3\t4\n1\t2 1\t0\n")
+    (folder / "Toy.item2index").write_text("".join(f"A{k}\t{k}\n" for k in range(5)))
+    (folder / "Toy.user2index").write_text("U0\t0\nU1\t1\n")
+    (folder / "Toy.text").write_text(
+        "item_id:token\ttext:token_seq\n"
+        + "".join(f"A{k}\tThing {k}. Cat. Brand.\n" for k in range(5))
+    )
+    return folder

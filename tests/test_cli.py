@@ -219,24 +219,10 @@ def test_import_format_overrides_the_suffix_and_a_bad_one_is_named(
 # -- public benchmark folders ----------------------------------------------------------------------
 
 
-def write_unisrec(folder: Path) -> Path:
-    """The toy of tests/catalog/test_formats.py: U0 buys A0..A4, U1 buys A2 A1 A0."""
-    folder.mkdir()
-    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
-    (folder / "Toy.train.inter").write_text(head + "0\t0 1\t2\n0\t0\t1\n")
-    (folder / "Toy.valid.inter").write_text(head + "0\t0 1 2\t3\n1\t2\t1\n")
-    (folder / "Toy.test.inter").write_text(head + "0\t0 1 2 3\t4\n1\t2 1\t0\n")
-    (folder / "Toy.item2index").write_text("".join(f"A{k}\t{k}\n" for k in range(5)))
-    (folder / "Toy.user2index").write_text("U0\t0\nU1\t1\n")
-    (folder / "Toy.text").write_text(
-        "item_id:token\ttext:token_seq\n"
-        + "".join(f"A{k}\tThing {k}. Cat. Brand.\n" for k in range(5))
-    )
-    return folder
-
-
-def test_import_benchmark_then_evaluate_uses_the_given_split(url: str, tmp_path: Path) -> None:
-    folder = write_unisrec(tmp_path / "toy")
+def test_import_benchmark_then_evaluate_uses_the_given_split(
+    url: str, tmp_path: Path, unisrec_toy: Path
+) -> None:
+    folder = unisrec_toy
     result = run("import", "benchmark", folder, "--store", url)
     assert "Toy (unisrec): 5 items, 2 shoppers, 8 new events" in result.stdout
     again = run("import", "benchmark", folder, "--store", url)
@@ -263,8 +249,8 @@ def test_import_benchmark_then_evaluate_uses_the_given_split(url: str, tmp_path:
     assert row["recall@10"] == 1.0  # five items: every target is in the top 10
 
 
-def test_evaluate_dataset_reads_the_folder_directly(tmp_path: Path) -> None:
-    folder = write_unisrec(tmp_path / "toy")
+def test_evaluate_dataset_reads_the_folder_directly(tmp_path: Path, unisrec_toy: Path) -> None:
+    folder = unisrec_toy
     out = tmp_path / "out.json"
     run("evaluate", "--dataset", folder, "--models", "pop", "--json", out)
     row = json.loads(out.read_text())["Toy"]["pop"]

@@ -10,23 +10,8 @@ from shopmind.catalog.formats import FormatError, detect_format, read_benchmark
 from shopmind.data import Dataset, as_given
 
 
-def write_unisrec(folder: Path) -> None:
-    # user 0: items 0 1 2 3 (two train rows, newest first as the real files list them)
-    # user 1: items 2 1 0 (no train rows)
-    head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
-    (folder / "Toy.train.inter").write_text(head + "0\t0 1\t2\n0\t0\t1\n")
-    (folder / "Toy.valid.inter").write_text(head + "0\t0 1 2\t3\n1\t2\t1\n")
-    (folder / "Toy.test.inter").write_text(head + "0\t0 1 2 3\t4\n1\t2 1\t0\n")
-    (folder / "Toy.item2index").write_text("".join(f"A{k}\t{k}\n" for k in range(5)))
-    (folder / "Toy.user2index").write_text("U0\t0\nU1\t1\n")
-    (folder / "Toy.text").write_text(
-        "item_id:token\ttext:token_seq\n"
-        + "".join(f"A{k}\tThing {k}. Cat. Brand.\n" for k in range(5))
-    )
-
-
-def test_unisrec_rebuilds_sequences_and_keeps_the_given_split(tmp_path: Path) -> None:
-    write_unisrec(tmp_path)
+def test_unisrec_rebuilds_sequences_and_keeps_the_given_split(unisrec_toy: Path) -> None:
+    tmp_path = unisrec_toy
     assert detect_format(tmp_path) == "unisrec"
     data = read_benchmark(tmp_path)
     ds = Dataset.from_columns(data.items, data.users, data.events)
@@ -46,8 +31,8 @@ def test_unisrec_rebuilds_sequences_and_keeps_the_given_split(tmp_path: Path) ->
     assert data.items[1].title.startswith("Thing 1")
 
 
-def test_unisrec_rows_that_do_not_chain_are_refused(tmp_path: Path) -> None:
-    write_unisrec(tmp_path)
+def test_unisrec_rows_that_do_not_chain_are_refused(unisrec_toy: Path) -> None:
+    tmp_path = unisrec_toy
     head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"
     (tmp_path / "Toy.valid.inter").write_text(head + "0\t0 4 2\t3\n1\t2\t1\n")
     with pytest.raises(FormatError, match="do not chain"):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,17 +16,6 @@ from shopmind.catalog.schema import Event, Item, User
 from shopmind.catalog.store import Store, StoreWriter
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with Store(url) as opened:
-        yield opened
 
 
 def write(path: Path, text: str) -> Path:

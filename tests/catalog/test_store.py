@@ -18,17 +18,6 @@ from shopmind.catalog.store import SCAN_COLUMNS, Store, StoreError
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    """A fresh, empty store on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'shop.sqlite'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    with Store(url) as opened:
-        yield opened
-
-
 def event(n: int, user: str = "u1", item: str | None = "i1", **fields: object) -> Event:
     base: dict[str, object] = {
         "id": f"e{n}",
