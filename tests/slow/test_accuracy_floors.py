@@ -41,6 +41,7 @@ BEAUTY: list[tuple[str, dict[str, Any], float, float]] = [
         0.0415,
     ),
     ("ease", {"l2": 1000.0, "recency_decay": 0.2}, 0.0637, 0.0336),
+    ("als", {"factors": 128, "regularization": 0.05, "alpha": 10.0}, 0.0485, 0.0251),
 ]
 
 
