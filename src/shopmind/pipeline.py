@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from shopmind.data.dataset import Dataset
-from shopmind.data.split import Split, leave_last_out
+from shopmind.data.split import Split, as_given, leave_last_out
 from shopmind.evaluation.runner import GRIDS, run_model, summary_row
 
 if TYPE_CHECKING:
@@ -55,8 +55,6 @@ def snapshot_split(store: Store, target_types: Sequence[str] | None = None) -> S
             "or run shopmind generate first"
         )
     if (data.split > 0).any():
-        from shopmind.data.split import as_given
-
         return as_given(data)
     split = leave_last_out(data, target_types=target_types)
     if len(split.test) == 0:

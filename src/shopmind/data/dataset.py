@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,13 +97,13 @@ class Dataset:
     def n_events(self) -> int:
         return len(self.item)
 
-    @property
+    @cached_property
     def user_ptr(self) -> np.ndarray:
         """Start of each user's events (length n_users + 1)."""
         counts = np.bincount(self.user, minlength=self.n_users)
         return np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
 
-    @property
+    @cached_property
     def weights(self) -> np.ndarray:
         """Per-event weight from the event-type weights (a rating uses its value when set)."""
         w = type_weights(self.type_names, self.event_weights)[self.type]

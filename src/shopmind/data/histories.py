@@ -90,41 +90,20 @@ class Histories:
         known = self.items >= 0
         rows = np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)[known]
         cols = self.items[known]
-        values = self.weights[known].astype(np.float64)
+        decay = np.ones(int(known.sum()))
         if recency_decay > 0:
             age = np.repeat(self.indptr[1:], self.lengths)[known] - 1 - np.flatnonzero(known)
-            values = values * np.exp(-recency_decay * age)
+            decay = np.exp(-recency_decay * age)
         if binary:
             # A cell is 1 (or its decayed weight) if any positively weighted event touched it.
-            positive = self.weights[known] > 0
-            decayed = values / np.maximum(self.weights[known], 1e-12)
-            m = _max_duplicates(
-                rows, cols, np.where(positive, decayed, 0.0), len(self), n_items, dtype
-            )
+            flags = np.where(self.weights[known] > 0, decay, 0.0)
+            m = _max_duplicates(rows, cols, flags, len(self), n_items, dtype)
             m.eliminate_zeros()
             return m
+        values = self.weights[known].astype(np.float64) * decay
         m = sp.csr_matrix((values, (rows, cols)), shape=(len(self), n_items), dtype=dtype)
         m.eliminate_zeros()
         return m
-
-    def append(self, other: Histories) -> Histories:
-        """Row-wise concatenation: each row of ``self`` followed by the same row of ``other``."""
-        assert len(self) == len(other)
-        lengths = self.lengths + other.lengths
-        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
-        owner = np.concatenate([np.zeros(len(self.items), bool), np.ones(len(other.items), bool)])
-        row = np.concatenate(
-            [
-                np.repeat(np.arange(len(self)), self.lengths),
-                np.repeat(np.arange(len(other)), other.lengths),
-            ]
-        )
-        order = np.lexsort((owner, row))
-        cat = {
-            name: np.concatenate([getattr(self, name), getattr(other, name)])[order]
-            for name in ("items", "types", "timestamps", "weights")
-        }
-        return Histories(indptr, **cat)
 
     @classmethod
     def from_lists(

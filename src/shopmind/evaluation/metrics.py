@@ -61,14 +61,14 @@ def per_row_metrics(
             out[f"recall@{k}"] = recall
             out[f"hr@{k}"] = np.where(n_targets > 0, (hits > 0).astype(np.float64), np.nan)
             out[f"ndcg@{k}"] = np.bincount(pair_row, weights=gain * hit, minlength=n_rows) / ideal
-            out[f"mrr@{k}"] = np.where(first < k, 1.0 / (first + 1.0), 0.0)
+            reciprocal = np.where(first < k, 1.0 / (first + 1.0), 0.0)
+            out[f"mrr@{k}"] = np.where(n_targets > 0, reciprocal, np.nan)
             ap = np.bincount(pair_row, weights=hit * hit_no / (ranks + 1.0), minlength=n_rows)
             out[f"map@{k}"] = ap / ideal_n
             out[f"precision@{k}"] = np.where(n_targets > 0, precision, np.nan)
             out[f"f1@{k}"] = np.where(
                 recall + precision > 0, 2 * recall * precision / (recall + precision), 0.0
             )
-            out[f"mrr@{k}"] = np.where(n_targets > 0, out[f"mrr@{k}"], np.nan)
     return out
 
 
