@@ -14,6 +14,7 @@ import argparse
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 from machine import machine_summary
 from shopmind.evaluation.report import markdown_table, write_json
@@ -50,8 +51,9 @@ def main() -> None:
     args = parser.parse_args()
     names = args.models.split(",")
 
-    payload: dict[str, dict[str, dict[str, object]]] = {}
-    trials: dict[str, dict[str, object]] = {}
+    # Rows of models not run now are kept from the last run (other benchmarks add rows too).
+    payload: dict[str, dict[str, dict[str, object]]] = _existing(args.out / "accuracy.json")
+    trials: dict[str, dict[str, object]] = _existing(args.out / "accuracy_trials.json")
     for folder, label in DATASETS:
         path = args.datasets / folder
         if not path.is_dir():
@@ -62,8 +64,8 @@ def main() -> None:
             f"{label}: {len(split.test)} test users, {split.train.n_items} items, "
             f"history masked={mask}"
         )
-        payload[label] = {}
-        trials[label] = {}
+        payload.setdefault(label, {})
+        trials.setdefault(label, {})
         for name in names:
             start = time.perf_counter()
             run = run_model(
@@ -85,6 +87,10 @@ def main() -> None:
     write_json(args.out / "accuracy_trials.json", trials)
     (args.out / "accuracy.md").write_text(render(payload))
     print(f"wrote {args.out / 'accuracy.md'} and accuracy.json")
+
+
+def _existing(path: Path) -> dict[str, Any]:
+    return dict(json.loads(path.read_text())) if path.exists() else {}
 
 
 def render(payload: dict[str, dict[str, dict[str, object]]]) -> str:

@@ -11,7 +11,13 @@ from conformance import RecommenderConformance
 
 from shopmind.data import Dataset, Histories
 from shopmind.models import make_model
-from shopmind.models.itemknn import ItemKNN, ItemKNNConfig, item_similarity, weight_shoppers
+from shopmind.models.itemknn import (
+    ItemKNN,
+    ItemKNNConfig,
+    item_similarity,
+    weight_shoppers,
+    window_cooccurrence,
+)
 
 
 class TestItemKNN(RecommenderConformance):
@@ -40,6 +46,56 @@ class TestItemKNNIdfAsymmetric(RecommenderConformance):
     params: ClassVar[dict[str, Any]] = {"neighbors": 30, "weighting": "idf", "alpha": 0.7}
     finds_planted_pair = True
     synthetic_margin = 0.05
+
+
+class TestItemKNNWindow(RecommenderConformance):
+    model_name = "itemknn"
+    params: ClassVar[dict[str, Any]] = {"neighbors": 30, "window": 3, "backward": 0.5}
+    finds_planted_pair = True
+    synthetic_margin = 0.05
+
+
+def test_window_counts_match_a_loop_over_sequences() -> None:
+    sequences = [[0, 1, 2, 0], [3, 1], [2], [1, 2, 3, 4, 1]]
+    window, backward = 2, 0.25
+    expected = np.zeros((5, 5))
+    for seq in sequences:
+        for a in range(len(seq)):
+            for b in range(a + 1, min(a + window + 1, len(seq))):
+                i, j, d = seq[a], seq[b], b - a
+                if i != j:
+                    expected[i, j] += 1.0 / d
+                    expected[j, i] += backward / d
+    got = window_cooccurrence(Histories.from_lists(sequences), 5, window, backward).toarray()
+    np.testing.assert_allclose(got, expected)
+
+
+def test_window_prefers_what_comes_next() -> None:
+    # Everyone who buys 0 buys 1 straight after; 2 comes much later in the same histories.
+    sequences = [[0, 1, 5, 6, 7, 8, 2] for _ in range(20)] + [[3, 4]] * 5
+    data = Dataset.from_columns(*_columns(sequences))
+    model = make_model("itemknn", window=2, neighbors=10, shrink=0.0).fit(data)
+    plain = make_model("itemknn", neighbors=10, shrink=0.0).fit(data)
+    after_0 = model.score(Histories.from_lists([[data.items.index("0")]]))[0]
+    plain_after_0 = plain.score(Histories.from_lists([[data.items.index("0")]]))[0]
+    one, two = data.items.index("1"), data.items.index("2")
+    assert after_0[one] > 0 and after_0[two] == 0  # 2 is 6 steps away: outside the window
+    assert plain_after_0[one] == pytest.approx(plain_after_0[two])  # co-bought alike
+
+
+def _columns(sequences: list[list[int]]) -> tuple[list[Any], list[Any], dict[str, Any]]:
+    from shopmind.catalog.schema import Item, User
+
+    items = sorted({i for seq in sequences for i in seq})
+    users = [User(id=f"u{u}") for u in range(len(sequences))]
+    rows = [(f"u{u}", str(i), t) for u, seq in enumerate(sequences) for t, i in enumerate(seq)]
+    events = {
+        "user_id": np.array([r[0] for r in rows], dtype=object),
+        "item_id": np.array([r[1] for r in rows], dtype=object),
+        "type": np.array(["purchase"] * len(rows), dtype=object),
+        "timestamp_ms": np.array([1_600_000_000_000 + 1000 * r[2] for r in rows]),
+    }
+    return [Item(id=str(i), title=f"item {i}") for i in items], users, events
 
 
 def _naive(x: np.ndarray, shrink: float, alpha: float) -> np.ndarray:

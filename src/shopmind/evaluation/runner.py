@@ -21,17 +21,31 @@ log = logging.getLogger(__name__)
 #: Whether each benchmark format's published protocol removes history items from the ranking.
 PROTOCOL_MASKS_HISTORY = {"unisrec": False, "lcrec": False, "s3rec": True}
 
-#: Small validation grids for the classic models (the benchmark tunes over these). ``seen`` is
-#: left out where the protocol already removes history items from the ranking.
-GRIDS: dict[str, dict[str, list[Any]]] = {
+Grid = Mapping[str, Sequence[Any]]
+
+#: Small validation grids for the classic models (the benchmark tunes over these). A list is
+#: the union of its grids. ``seen`` is left out where the protocol already removes history
+#: items from the ranking.
+GRIDS: dict[str, Grid | list[Grid]] = {
     "pop": {},
-    "itemknn": {
-        "neighbors": [100, 500],
-        "shrink": [20.0, 100.0, 300.0],
-        "recency_decay": [0.0, 0.2, 0.5],
-        "alpha": [0.5, 0.7],
-        "seen": ["keep", "demote"],
-    },
+    "itemknn": [
+        {
+            "neighbors": [100, 500],
+            "shrink": [20.0, 100.0, 300.0],
+            "recency_decay": [0.0, 0.2, 0.5],
+            "alpha": [0.5, 0.7],
+            "seen": ["keep", "demote"],
+        },
+        {
+            "window": [3, 10],
+            "backward": [0.5],
+            "neighbors": [500],
+            "shrink": [10.0, 100.0],
+            "recency_decay": [0.5, 1.0],
+            "alpha": [0.5, 0.7],
+            "seen": ["keep", "demote"],
+        },
+    ],
     "userknn": {
         "neighbors": [50, 200],
         "shrink": [0.0, 10.0],
@@ -71,7 +85,10 @@ def load_benchmark_split(path: str | Path) -> tuple[Split, bool, str]:
     return as_given(dataset), PROTOCOL_MASKS_HISTORY[data.format], data.name
 
 
-def grid_points(grid: Mapping[str, Sequence[Any]]) -> list[dict[str, Any]]:
+def grid_points(grid: Grid | Sequence[Grid]) -> list[dict[str, Any]]:
+    """Every parameter combination of a grid (or of each grid of a list, in order)."""
+    if not isinstance(grid, Mapping):
+        return [point for part in grid for point in grid_points(part)]
     keys = list(grid)
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*grid.values())]
 
@@ -82,17 +99,17 @@ def run_model(
     *,
     mask_history: bool,
     ks: tuple[int, ...] = (10, 50),
-    grid: Mapping[str, Sequence[Any]] | None = None,
+    grid: Grid | Sequence[Grid] | None = None,
     fixed: Mapping[str, Any] | None = None,
     select_by: str = "ndcg@10",
     bootstrap: int = 0,
     progress: Callable[[str], None] | None = None,
 ) -> ModelRun:
     """Fit every grid point on train, keep the best on validation, and report it on test."""
-    grid = dict(grid or {})
-    if mask_history:
-        grid.pop("seen", None)  # the protocol already removes history items
-    points = grid_points(grid)
+    points = grid_points(grid or {})
+    if mask_history:  # the protocol already removes history items
+        points = [{k: v for k, v in p.items() if k != "seen"} for p in points]
+        points = [dict(p) for p in dict.fromkeys(tuple(p.items()) for p in points)]
     trials: list[dict[str, Any]] = []
     best: tuple[float, dict[str, Any], Any, EvalResult, float] | None = None
     for point in points:

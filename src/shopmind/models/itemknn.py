@@ -35,6 +35,13 @@ class ItemKNNConfig(ModelConfig):
     binary_history: bool = True
     #: History event j places from the newest counts exp(-recency_decay * j).
     recency_decay: float = Field(default=0.0, ge=0.0)
+    #: 0: items are alike when the same shoppers chose them (the classic item-kNN). w > 0:
+    #: sequence-aware; two items count as chosen together only when at most ``w`` steps apart
+    #: in a shopper's history, weighted 1/distance, so "what comes next" outweighs "what the
+    #: same shopper bought months apart".
+    window: int = Field(default=0, ge=0)
+    #: With a window: weight of a pair where the neighbour came BEFORE the item (1 = symmetric).
+    backward: float = Field(default=0.5, ge=0.0, le=1.0)
 
 
 class ItemKNN(Recommender):
@@ -50,6 +57,13 @@ class ItemKNN(Recommender):
 
     def _fit(self, data: Dataset) -> None:
         cfg = self.config
+        if cfg.window > 0:
+            counts = window_cooccurrence(data.histories(), data.n_items, cfg.window, cfg.backward)
+            occurrences = np.bincount(data.item, minlength=data.n_items).astype(np.float64)
+            self.similarity = normalise_counts(
+                counts, occurrences, cfg.neighbors, cfg.shrink, cfg.alpha
+            )
+            return
         x = weight_shoppers(data.matrix(binary=cfg.binary), cfg)
         self.similarity = item_similarity(x, cfg.neighbors, cfg.shrink, cfg.alpha)
 
@@ -111,6 +125,54 @@ def item_similarity(x: sp.csr_matrix, neighbors: int, shrink: float, alpha: floa
         )
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
         blocks.append(keep_top(sims, neighbors))
+    if not blocks:
+        return sp.csr_matrix((0, 0), dtype=np.float32)
+    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
+
+
+def window_cooccurrence(
+    histories: Histories, n_items: int, window: int, backward: float
+) -> sp.csr_matrix:
+    """Items × items counts of j following i within ``window`` steps, weighted 1/distance.
+
+    Row i, column j gets 1/d for each time j came d steps after i, and ``backward``/d for
+    each time j came d steps before i.
+    """
+    row_of = np.repeat(np.arange(len(histories)), histories.lengths)
+    items = histories.items
+    rows, cols, values = [], [], []
+    for d in range(1, window + 1):
+        first = np.flatnonzero(row_of[:-d] == row_of[d:]) if len(items) > d else np.zeros(0, int)
+        before, after = items[first], items[first + d]
+        rows += [before, after]
+        cols += [after, before]
+        values += [np.full(len(first), 1.0 / d), np.full(len(first), backward / d)]
+    if not rows:
+        return sp.csr_matrix((n_items, n_items), dtype=np.float64)
+    counts = sp.csr_matrix(
+        (np.concatenate(values), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_items, n_items),
+        dtype=np.float64,
+    )
+    counts.setdiag(0.0)
+    counts.eliminate_zeros()
+    return counts
+
+
+def normalise_counts(
+    counts: sp.csr_matrix, occurrences: np.ndarray, neighbors: int, shrink: float, alpha: float
+) -> sp.csr_matrix:
+    """counts(i, j) / (n_i^α n_j^(1-α) + shrink), top ``neighbors`` per row."""
+    coo = counts.tocoo()
+    denominator = occurrences[coo.row] ** alpha * occurrences[coo.col] ** (1.0 - alpha) + shrink
+    values = np.divide(coo.data, denominator, out=np.zeros(len(coo.data)), where=denominator > 0)
+    sims = sp.csr_matrix((values, (coo.row, coo.col)), shape=counts.shape, dtype=np.float32)
+    n_items = counts.shape[0]
+    step = max(1, _BLOCK_CELLS // max(n_items, 1))
+    blocks = [
+        keep_top(sims[start : start + step].toarray(), neighbors)
+        for start in range(0, n_items, step)
+    ]
     if not blocks:
         return sp.csr_matrix((0, 0), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
