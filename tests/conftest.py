@@ -25,6 +25,23 @@ from shopmind.catalog.store import Store
 _INSTALL_HINT = "install it with: apt-get install postgresql"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shopmind_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test session gets its own shopmind home: nothing lands in ~/.shopmind.
+
+    The embedding cache and exported encoders live there too, so they are shared by the
+    session's tests (as they are by a shop's retrains).
+    """
+    home = tmp_path_factory.mktemp("shopmind-home")
+    before = os.environ.get("SHOPMIND_HOME")
+    os.environ["SHOPMIND_HOME"] = str(home)
+    yield home
+    if before is None:
+        os.environ.pop("SHOPMIND_HOME", None)
+    else:
+        os.environ["SHOPMIND_HOME"] = before
+
+
 @dataclass(frozen=True)
 class PostgresServer:
     """A running throwaway PostgreSQL cluster."""

@@ -31,6 +31,32 @@ def test_unisrec_rebuilds_sequences_and_keeps_the_given_split(unisrec_toy: Path)
     assert data.items[1].title.startswith("Thing 1")
 
 
+def test_unisrec_joins_the_rich_catalogue_by_title(unisrec_toy: Path) -> None:
+    rich = unisrec_toy / "rich"
+    rich.mkdir()
+    records = {
+        "0": {
+            "title": "Thing 1.",
+            "description": "A fine thing.",
+            "brand": "Acme",
+            "categories": "Top,Mid,Leaf",
+        },
+        "1": {
+            "title": "Thing 9.",
+            "description": "Not in the split.",
+            "brand": "X",
+            "categories": "A",
+        },
+    }
+    (rich / "Toy.item.json").write_text(json.dumps(records))
+    items = read_benchmark(unisrec_toy).items
+    assert items[1].title == "Thing 1."
+    assert items[1].description == "A fine thing." and items[1].brand == "Acme"
+    assert items[1].category_path == ("Top", "Mid", "Leaf")
+    # No rich record: the whole UniSRec text stays the title.
+    assert items[0].title == "Thing 0. Cat. Brand." and items[0].category_path == ()
+
+
 def test_unisrec_rows_that_do_not_chain_are_refused(unisrec_toy: Path) -> None:
     tmp_path = unisrec_toy
     head = "user_id:token\titem_id_list:token_seq\titem_id:token\n"

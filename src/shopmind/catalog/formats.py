@@ -155,15 +155,62 @@ def read_unisrec(folder: Path) -> BenchmarkData:
         seq.append(int(target))
     users = sorted(sequences)
     titles = [texts.get(asin, "").strip() for asin in item_ids]
+    fields = _join_rich(folder / "rich" / f"{name}.item.json", titles)
     return BenchmarkData(
         name=name,
         format="unisrec",
-        items=_items_in_order(item_ids, title=titles),
+        items=_items_in_order(item_ids, **fields),
         users=[User(id=user_ids[u]) for u in users],
         events=_events(
             name, [[item_ids[i] for i in sequences[u]] for u in users], [user_ids[u] for u in users]
         ),
     )
+
+
+def _join_rich(rich_file: Path, texts: Sequence[str]) -> dict[str, Sequence[object]]:
+    """Item fields for UniSRec texts, with a ``rich/`` LC-Rec catalogue joined on by title.
+
+    A UniSRec text is "title. category path. brand."; where it starts with the title of an
+    item of the rich catalogue, that item's title, description, brand and category path are
+    used. Items without a match keep their whole text as the title.
+    """
+    if not rich_file.exists():
+        return {"title": list(texts)}
+    raw: dict[str, dict[str, str]] = json.loads(rich_file.read_text(encoding="utf-8"))
+    by_title: dict[str, dict[str, str]] = {}
+    for key in sorted(raw, key=int):
+        by_title.setdefault(str(raw[key].get("title", "")).strip(), raw[key])
+    fields: dict[str, list[object]] = {"title": [], "description": [], "brand": []}
+    fields["category_path"] = []
+    for text in texts:
+        record = next(
+            (
+                by_title[text[: i + 1]]
+                for i, c in enumerate(text)
+                if c == "." and text[: i + 1] in by_title
+            ),
+            None,
+        )
+        if record is None:
+            fields["title"].append(text)
+            fields["description"].append("")
+            fields["brand"].append("")
+            fields["category_path"].append(())
+            continue
+        for field_name, value in _rich_fields(record).items():
+            fields[field_name].append(value)
+    return dict(fields)
+
+
+def _rich_fields(record: dict[str, str]) -> dict[str, object]:
+    """Item fields of an LC-Rec item record (categories: a comma-separated path)."""
+    path = [p.strip() for p in str(record.get("categories", "")).split(",") if p.strip()]
+    return {
+        "title": str(record.get("title", "")).strip(),
+        "description": str(record.get("description", "")).strip(),
+        "brand": str(record.get("brand", "")).strip(),
+        "category_path": tuple(path),
+    }
 
 
 def read_lcrec(folder: Path) -> BenchmarkData:
@@ -180,12 +227,8 @@ def read_lcrec(folder: Path) -> BenchmarkData:
         "category_path": [],
     }
     for i in ids:
-        record = raw_items[i]
-        fields["title"].append(str(record.get("title", "")).strip())
-        fields["description"].append(str(record.get("description", "")).strip())
-        fields["brand"].append(str(record.get("brand", "")).strip())
-        path = [p.strip() for p in str(record.get("categories", "")).split(",") if p.strip()]
-        fields["category_path"].append(tuple(path))
+        for field_name, value in _rich_fields(raw_items[i]).items():
+            fields[field_name].append(value)
     users = sorted(inter, key=int)
     return BenchmarkData(
         name=name,
