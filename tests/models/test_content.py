@@ -1,0 +1,116 @@
+"""The content model: shoppers as interest vectors over the language model's item embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pytest
+from conformance import RecommenderConformance, purchase_histories
+
+from shopmind.catalog.synthetic import SyntheticConfig, generate
+from shopmind.data import Dataset, Histories, leave_last_out
+from shopmind.models import make_model, recommend
+from shopmind.models.content import NO_TEXT, ContentRecommender, spherical_kmeans
+
+TORCH = {"encoder": {"backend": "torch"}}
+
+
+class TestContent(RecommenderConformance):
+    model_name = "content"
+    params: ClassVar[dict[str, Any]] = {**TORCH, "recency_decay": 0.3}
+    # The planted shop's items are "item 12, cluster 0": text says little there; the synthetic
+    # shop (real category vocabulary) is where content must win.
+    accuracy_margin = None
+    synthetic_margin = 0.05
+
+
+class TestContentInterests(RecommenderConformance):
+    model_name = "content"
+    params: ClassVar[dict[str, Any]] = {**TORCH, "interests": 3}
+    accuracy_margin = None
+    synthetic_margin = 0.05
+
+
+@pytest.fixture(scope="module")
+def shop_split() -> tuple[Any, Any]:
+    shop = generate(SyntheticConfig(n_items=400, n_users=600, n_events=30_000, seed=11))
+    data = Dataset.from_columns(shop.items, shop.users, shop.events)
+    return shop, leave_last_out(data, target_types=["purchase"])
+
+
+@pytest.fixture(scope="module")
+def content(shop_split: tuple[Any, Any]) -> ContentRecommender:
+    _, split = shop_split
+    model = make_model("content", **TORCH).fit(split.train)
+    assert isinstance(model, ContentRecommender)
+    return model
+
+
+def test_one_event_gives_recommendations_that_reflect_it(
+    content: ContentRecommender, shop_split: tuple[Any, Any]
+) -> None:
+    _, split = shop_split
+    side = split.train.item_side
+    leaves = np.array([path[-1] if path else "" for path in side.category])
+    hits = []
+    for item in range(0, split.train.n_items, 40):
+        ids, _ = recommend(
+            content, purchase_histories(split.train, [[item]]), 10, exclude_history=True
+        )
+        hits.append(np.mean(leaves[ids[0]] == leaves[item]))
+    # Nine in ten of the items recommended after a single view share its leaf category
+    # (a leaf holds ~5 of the 400 items, so chance is ~1%).
+    assert np.mean(hits) >= 0.3, np.mean(hits)
+
+
+def test_items_nobody_touched_are_scored(content: ContentRecommender, shop_split: Any) -> None:
+    _, split = shop_split
+    touched = np.zeros(split.train.n_items, dtype=bool)
+    touched[split.train.item] = True
+    untouched = np.flatnonzero(~touched)
+    assert len(untouched) > 0
+    scores = content.score(split.test.histories.take(np.arange(20)))
+    assert np.isfinite(scores[:, untouched]).all()
+    assert (scores[:, untouched] > NO_TEXT).all()
+
+
+def test_new_item_is_recommendable_without_retraining(
+    content: ContentRecommender, shop_split: Any, tmp_path: Path
+) -> None:
+    _, split = shop_split
+    side = split.train.item_side
+    item = 7
+    model = ContentRecommender.load(content.save(tmp_path / "content"))  # a served copy
+    assert isinstance(model, ContentRecommender)
+    before = model.n_items
+    # A new product with text close to item 7's: same title wording, category and brand.
+    text = (
+        f"{side.title[item]} (new edition). {side.brand[item]}. {' > '.join(side.category[item])}"
+    )
+    (new,) = model.add_items([text])
+    assert new == before and model.n_items == before + 1
+    ids, _ = recommend(model, purchase_histories(split.train, [[item]]), 5, exclude_history=True)
+    assert new in ids[0], ids[0]
+
+
+def test_blank_text_is_never_preferred() -> None:
+    model = ContentRecommender(**TORCH)
+    vectors = np.eye(3, 4, dtype=np.float32)
+    vectors[2] = 0.0  # no text
+    model.set_item_vectors(vectors)
+    scores = model.score(Histories.from_lists([[0]]))
+    assert scores[0, 2] == NO_TEXT and scores[0, 1] > NO_TEXT
+
+
+def test_interest_clusters_keep_two_interests_apart() -> None:
+    rng = np.random.default_rng(0)
+    a, b = np.eye(8, dtype=np.float32)[0], np.eye(8, dtype=np.float32)[1]
+    vectors = np.stack(
+        [a + 0.05 * rng.standard_normal(8) for _ in range(5)]
+        + [b + 0.05 * rng.standard_normal(8) for _ in range(5)]
+    ).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    centroids = spherical_kmeans(vectors, np.ones(10), 2)
+    assert sorted(np.argmax(np.abs(centroids), axis=1).tolist()) == [0, 1]
