@@ -66,7 +66,8 @@ def vectors(home: Path) -> dict[str, np.ndarray]:
     for backend in BACKENDS:
         encoder = SentenceTransformerEncoder(EncoderSettings(backend=backend))
         assert encoder.dim == 384
-        assert encoder.model_id.endswith(f"/{backend}/128")
+        assert encoder.model_id.split("/")[1].split(":")[0] == backend, encoder.model_id
+        assert encoder.model_id.endswith("/128")
         out[backend] = encoder.encode(TEXTS)
     return out
 
