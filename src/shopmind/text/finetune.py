@@ -292,7 +292,7 @@ def _train(
                 self.epoch += 1
                 candidates.add(self.epoch)
 
-        arguments = _arguments(plan, staging / "trainer")
+        arguments = _arguments(plan, staging / "trainer", n_pairs=len(pairs))
         SentenceTransformerTrainer(
             model=model, args=arguments, train_dataset=train, loss=loss, callbacks=[EpochEnd()]
         ).train()
@@ -302,17 +302,20 @@ def _train(
     return candidates.best[0], candidates.best[2]
 
 
-def _arguments(plan: _Plan, output_dir: Path) -> Any:
+def _arguments(plan: _Plan, output_dir: Path, *, n_pairs: int) -> Any:
     """Trainer arguments: CPU, seeded, nothing reported, saved or pushed by the trainer itself."""
     from sentence_transformers import SentenceTransformerTrainingArguments
     from sentence_transformers.base.sampler import BatchSamplers
 
+    # Warm up over the first 10 % of steps, rounded down: a run of a few steps (whose first
+    # step would otherwise have a learning rate of 0) starts at full rate.
+    steps = -(-n_pairs // plan.batch_size) * plan.epochs
     return SentenceTransformerTrainingArguments(
         output_dir=str(output_dir),
         num_train_epochs=plan.epochs,
         per_device_train_batch_size=plan.batch_size,
         learning_rate=plan.learning_rate,
-        warmup_ratio=0.1,
+        warmup_steps=steps // 10,
         batch_sampler=BatchSamplers.NO_DUPLICATES,  # a repeated item must not be its own negative
         seed=plan.seed,
         data_seed=plan.seed,
