@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
@@ -86,11 +87,8 @@ class ContentRecommender(Recommender):
         has: np.ndarray = np.abs(self.item_vectors).sum(axis=1) > 0
         return has
 
-    def _interest_scores(self, weights: object) -> np.ndarray:
+    def _interest_scores(self, weights: sp.csr_matrix) -> np.ndarray:
         """Per row, the best cosine to any of its interest clusters' centroids."""
-        import scipy.sparse as sp
-
-        assert isinstance(weights, sp.csr_matrix)
         out = np.full((weights.shape[0], self.n_items), -np.inf, dtype=np.float32)
         for r in range(weights.shape[0]):
             cols = weights.indices[weights.indptr[r] : weights.indptr[r + 1]]

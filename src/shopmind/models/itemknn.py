@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
@@ -114,17 +115,24 @@ def item_similarity(x: sp.csr_matrix, neighbors: int, shrink: float, alpha: floa
     xt = x.T.tocsr()
     squared = np.asarray(xt.multiply(xt).sum(axis=1), dtype=np.float64).ravel()
     left, right = squared**alpha, squared ** (1.0 - alpha)
-    step = max(1, _BLOCK_CELLS // max(n_items, 1))
-    blocks = []
-    for start in range(0, n_items, step):
-        stop = min(start + step, n_items)
+
+    def block(start: int, stop: int) -> np.ndarray:
         dots = (xt[start:stop] @ x).toarray()
         denominator = left[start:stop, None] * right[None, :] + shrink
-        sims = np.divide(dots, denominator, out=np.zeros(dots.shape), where=denominator > 0).astype(
-            np.float32
-        )
+        sims = np.divide(dots, denominator, out=np.zeros(dots.shape), where=denominator > 0)
         sims[np.arange(stop - start), np.arange(start, stop)] = 0.0
-        blocks.append(keep_top(sims, neighbors))
+        out: np.ndarray = sims.astype(np.float32)
+        return out
+
+    return pruned_rows(block, n_items, neighbors)
+
+
+def pruned_rows(block: Callable[[int, int], np.ndarray], n_items: int, k: int) -> sp.csr_matrix:
+    """Items × items from dense row blocks ``block(start, stop)``, keeping ``k`` per row."""
+    step = max(1, _BLOCK_CELLS // max(n_items, 1))
+    blocks = [
+        keep_top(block(start, min(start + step, n_items)), k) for start in range(0, n_items, step)
+    ]
     if not blocks:
         return sp.csr_matrix((0, 0), dtype=np.float32)
     return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
@@ -167,15 +175,7 @@ def normalise_counts(
     denominator = occurrences[coo.row] ** alpha * occurrences[coo.col] ** (1.0 - alpha) + shrink
     values = np.divide(coo.data, denominator, out=np.zeros(len(coo.data)), where=denominator > 0)
     sims = sp.csr_matrix((values, (coo.row, coo.col)), shape=counts.shape, dtype=np.float32)
-    n_items = counts.shape[0]
-    step = max(1, _BLOCK_CELLS // max(n_items, 1))
-    blocks = [
-        keep_top(sims[start : start + step].toarray(), neighbors)
-        for start in range(0, n_items, step)
-    ]
-    if not blocks:
-        return sp.csr_matrix((0, 0), dtype=np.float32)
-    return sp.csr_matrix(sp.vstack(blocks, format="csr"), dtype=np.float32)
+    return pruned_rows(lambda a, b: sims[a:b].toarray(), counts.shape[0], neighbors)
 
 
 def keep_top(dense: np.ndarray, k: int) -> sp.csr_matrix:
