@@ -1,6 +1,7 @@
 """The language model, measured on amazon-scientific (UniSRec split, rich/ text joined on).
 
     .venv/bin/python benchmarks/language_model.py [--datasets DIR] [--skip-finetune]
+        [--finetune-method adapter|full] [--finetuned FOLDER] [--also-finetuned FOLDER]
 
 - content model (interest vectors over item embeddings), test R@10/N@10/R@50/N@50, base
   encoder vs the encoder fine-tuned on training co-interactions (settings chosen on VALIDATION);
@@ -9,16 +10,22 @@
 - similar items: share of the top-10 neighbours in the item's own leaf category (rich/ paths),
   by text, by co-interaction and blended; and NDCG@10 of the next item among the similar
   items of the shopper's last item (the blend weight chosen on validation);
-- encoding throughput of each inference path and ANN recall@10 / latency vs exact search.
+- encoding throughput of each inference path and ANN recall@10 / latency vs exact search,
+  copied from the results of benchmarks/encoder_throughput.py and benchmarks/ann.py, which
+  are run alone on a quiet machine (``--measure-speed`` measures them here instead).
 
-Writes benchmarks/results/language_model.md and .json. Run it on a quiet machine: the
-throughput and latency figures are wall-clock.
+The fine-tuned encoder is trained here (``--finetune-method adapter``, the default, takes
+minutes) unless ``--finetuned FOLDER`` names one; ``--also-finetuned FOLDER`` reports another
+beside it (e.g. a full fine-tune from benchmarks/finetune_encoder.py, which takes an hour).
+
+Writes benchmarks/results/language_model.md and .json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -37,19 +44,36 @@ from shopmind.models.registry import make_model
 from shopmind.models.similar import SimilarItems, similar_items_ndcg, tune_blend
 from shopmind.text.embed import embed_items
 from shopmind.text.encoder import EncoderSettings
-from shopmind.text.finetune import finetune_encoder
+from shopmind.text.finetune import METHODS, finetune_encoder
 from shopmind.text.item_text import item_texts
+from shopmind.text.whitening import Whitening
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 DEFAULT_DATASETS = HERE.parent.parent / "shared" / "datasets"
 KS = (10, 50)
 COLD_SHARE, COLD_SEED = 0.10, 0
+WHITEN_DIMS = 256  # the content model's default
 
 
 def metrics_of(run: Any) -> dict[str, Any]:
     row = summary_row(run, KS)
     row.pop("ci95", None)
+    # Whitening on and off, each at its best other settings (validation).
+    row["valid_ndcg@10_by_whiten"] = {
+        str(w): round(max(t["ndcg@10"] for t in run.trials if t["params"]["whiten"] == w), 4)
+        for w in sorted({t["params"]["whiten"] for t in run.trials})
+    }
+    return row
+
+
+def unwhitened(split: Split, mask: bool, run: Any) -> dict[str, Any]:
+    """Test figures of the best settings without whitening (chosen on validation)."""
+    best = max((t for t in run.trials if t["params"]["whiten"] == 0), key=lambda t: t["ndcg@10"])
+    model = make_model("content", **best["params"]).fit(split.train)
+    result = evaluate(model, split.test, ks=KS, mask_history=mask)
+    row: dict[str, Any] = {m: round(v, 4) for m, v in result.metrics.items()}
+    row["params"] = {k: v for k, v in best["params"].items() if k != "encoder"}
     return row
 
 
@@ -144,12 +168,31 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--skip-finetune", action="store_true")
-    parser.add_argument("--finetune-pairs", type=int, default=20_000)
-    parser.add_argument("--finetune-epochs", type=int, default=1)
+    parser.add_argument("--finetune-method", choices=METHODS, default="adapter")
+    parser.add_argument("--finetune-pairs", type=int, default=-1, help="-1: the method's default")
+    parser.add_argument("--finetune-epochs", type=int, default=None)
     parser.add_argument(
         "--finetuned",
         type=Path,
         help="use this fine-tuned encoder folder (from text.finetune) instead of training one",
+    )
+    parser.add_argument(
+        "--also-finetuned",
+        type=Path,
+        action="append",
+        default=[],
+        help="another fine-tuned folder to report beside it (e.g. a full fine-tune); repeatable",
+    )
+    parser.add_argument(
+        "--finetune-only",
+        action="store_true",
+        help="only fine-tune (as the full run does) and write results/finetune_<method>.json",
+    )
+    parser.add_argument(
+        "--measure-speed",
+        action="store_true",
+        help="measure throughput and ANN latency here instead of reading the quiet-machine "
+        "results of benchmarks/encoder_throughput.py and benchmarks/ann.py",
     )
     args = parser.parse_args()
     folder = args.datasets / "amazon-scientific"
@@ -159,14 +202,31 @@ def main() -> None:
     texts = item_texts(split.train.item_side)
     payload: dict[str, Any] = {"machine": machine_summary()}
 
-    payload["throughput"] = measure_throughput(texts)
-    print("throughput", payload["throughput"])
     base = EncoderSettings()
+    if args.finetune_only:
+        load = [round(x, 1) for x in os.getloadavg()]
+        tuned_folder = _finetune(split, mask, texts, base, args)
+        manifest = json.loads((tuned_folder / "shopmind_finetune.json").read_text())
+        payload |= {"fine_tuning": manifest, "folder": str(tuned_folder), "load_average": load}
+        write_json(args.out / f"finetune_{args.finetune_method}.json", payload)
+        return
     # Through the cache: the content runs below then reuse these vectors instead of encoding again.
     vectors = embed_items(split.train.item_side, settings=base)
+    if args.measure_speed:
+        payload["throughput"] = measure_throughput(texts)
+        payload["ann"] = ann_report(vectors)
+    else:
+        payload["throughput"] = _read("encoder_throughput")["results"]
+        payload["ann"] = _read("ann").get("real")
+        if payload["ann"] is None:
+            raise SystemExit("benchmarks/results/ann.json has no real-embedding rows: rerun ann.py")
+    print("throughput", payload["throughput"])
 
     runs = {"base": content_run(split, mask, base)}
-    payload["content"] = {"base": metrics_of(runs["base"])}
+    payload["content"] = {
+        "base": metrics_of(runs["base"]),
+        "base_unwhitened": unwhitened(split, mask, runs["base"]),
+    }
     # The faster int8 path: is its effect on the metrics small enough to make it the default?
     int8 = base.model_copy(update={"backend": "onnx-int8"})
     payload["content"]["base_onnx_int8"] = metrics_of(content_run(split, mask, int8))
@@ -175,10 +235,18 @@ def main() -> None:
         "itemknn": {"model": "itemknn", **_chosen("itemknn")},
         "content_base": {"model": "content", **runs["base"].params},
     }
+    tuned_folders: dict[str, Path] = {}
     if not args.skip_finetune:
-        folder = args.finetuned or _finetune(split, mask, texts, base, args)
-        manifest = json.loads((folder / "shopmind_finetune.json").read_text())
-        payload["fine_tuning"] = {
+        tuned_folders["fine_tuned"] = args.finetuned or _finetune(split, mask, texts, base, args)
+    for extra in args.also_finetuned:
+        method = json.loads((extra / "shopmind_finetune.json").read_text()).get("method", "full")
+        tuned_folders[f"fine_tuned_{method}"] = extra
+    payload["fine_tuning"] = {}
+    tuned_vectors: dict[str, np.ndarray] = {}
+    for label, tuned_folder in tuned_folders.items():
+        manifest = json.loads((tuned_folder / "shopmind_finetune.json").read_text())
+        payload["fine_tuning"][label] = {
+            "method": manifest.get("method", "full"),
             "wall_seconds": manifest["wall_seconds"],
             "pairs": manifest["pairs"],
             "epochs": manifest["epochs"],
@@ -187,27 +255,36 @@ def main() -> None:
             "valid_by_epoch": manifest["scores"],
             "chosen_epoch": manifest["chosen_epoch"],
             "improved": manifest["improved"],
-            "folder": str(folder),
+            "folder": str(tuned_folder),
         }
         # The saved epoch is evaluated even when validation preferred the base model, so the
         # table shows what fine-tuning did.
-        result_path = folder
-        tuned = base.model_copy(update={"model": str(result_path)})
-        runs["fine_tuned"] = content_run(split, mask, tuned)
-        payload["content"]["fine_tuned"] = metrics_of(runs["fine_tuned"])
-        cold_models["content_fine_tuned"] = {"model": "content", **runs["fine_tuned"].params}
-        vectors_ft = embed_items(split.train.item_side, settings=tuned)
+        tuned = base.model_copy(update={"model": str(tuned_folder)})
+        runs[label] = content_run(split, mask, tuned)
+        payload["content"][label] = metrics_of(runs[label])
+        cold_models[f"content_{label}"] = {"model": "content", **runs[label].params}
+        tuned_vectors[label] = embed_items(split.train.item_side, settings=tuned)
     payload["cold_start"] = cold_start(split, mask, cold_models)
     knn = _chosen("itemknn")
     knn.pop("seen", None)
     payload["similar_items"] = {"base": similar_items_quality(split, vectors, knn)}
-    if not args.skip_finetune:
-        payload["similar_items"]["fine_tuned"] = similar_items_quality(split, vectors_ft, knn)
-    payload["ann"] = ann_report(vectors)
+    whitened = Whitening.fit(vectors, WHITEN_DIMS).transform(vectors)
+    payload["similar_items"]["base_whitened"] = similar_items_quality(split, whitened, knn)
+    for label, tuned_vector in tuned_vectors.items():
+        payload["similar_items"][label] = similar_items_quality(split, tuned_vector, knn)
     args.out.mkdir(parents=True, exist_ok=True)
     write_json(args.out / "language_model.json", payload)
     (args.out / "language_model.md").write_text(render(payload))
     print(f"wrote {args.out / 'language_model.md'} and language_model.json")
+
+
+def _read(name: str) -> dict[str, Any]:
+    """A speed result measured alone on a quiet machine by its own script."""
+    path = RESULTS / f"{name}.json"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: run benchmarks/{name}.py or pass --measure-speed")
+    found: dict[str, Any] = json.loads(path.read_text())
+    return found
 
 
 def _finetune(split: Split, mask: bool, texts: list[str], base: EncoderSettings, args: Any) -> Path:
@@ -216,6 +293,7 @@ def _finetune(split: Split, mask: bool, texts: list[str], base: EncoderSettings,
         split.train,
         texts,
         base=base,
+        method=args.finetune_method,
         epochs=args.finetune_epochs,
         max_pairs=args.finetune_pairs,
         select=select_by_content(split, mask, base),
@@ -242,13 +320,25 @@ def render(payload: dict[str, Any]) -> str:
         "## Content model (test)\n",
         markdown_table(
             payload["content"],
-            ["recall@10", "ndcg@10", "recall@50", "ndcg@50", "train_seconds", "params"],
+            [
+                "recall@10",
+                "ndcg@10",
+                "recall@50",
+                "ndcg@50",
+                "valid_ndcg@10_by_whiten",
+                "train_seconds",
+                "params",
+            ],
         ),
     ]
-    if "fine_tuning" in payload:
-        ft = payload["fine_tuning"]
+    for label, ft in payload.get("fine_tuning", {}).items():
+        how = (
+            "a linear adapter on the frozen encoder's embeddings"
+            if ft["method"] == "adapter"
+            else "every transformer weight"
+        )
         parts += [
-            "\n## Fine-tuning\n",
+            f"\n## Fine-tuning: `{label}` ({how})\n",
             f"{ft['pairs']} co-interaction pairs, {ft['epochs']} epoch(s), "
             f"learning rate {ft['learning_rate']}, {ft['max_seq_length']} tokens; "
             f"{ft['wall_seconds']} s wall with validation selection; chosen epoch "
@@ -276,11 +366,17 @@ def render(payload: dict[str, Any]) -> str:
         ]
     parts += [
         "\n## Encoding throughput (items/s, all 4,385 item texts)\n",
+        "From `benchmarks/results/encoder_throughput.md` (its own run; the load it saw is "
+        "stated there) unless this run "
+        "was given `--measure-speed`.\n",
         markdown_table(
             payload["throughput"],
             ["items_per_s", "mean_cos_to_torch", "min_cos_to_torch", "load_seconds"],
         ),
         "\n## Vector index on the item embeddings\n",
+        "From `benchmarks/results/ann.md` (its own run on the same base embeddings; the load "
+        "it saw is stated there) unless "
+        "this run was given `--measure-speed`.\n",
         "```json\n" + json.dumps(payload["ann"], indent=2) + "\n```\n",
     ]
     return "\n".join(parts)

@@ -114,3 +114,31 @@ def test_interest_clusters_keep_two_interests_apart() -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     centroids = spherical_kmeans(vectors, np.ones(10), 2)
     assert sorted(np.argmax(np.abs(centroids), axis=1).tolist()) == [0, 1]
+
+
+def test_whitening_is_fitted_on_the_catalogue_and_kept_for_new_items(
+    content: ContentRecommender, shop_split: Any
+) -> None:
+    _, split = shop_split
+    assert content.whitening is not None
+    assert content.whitening.dims == min(256, split.train.n_items // 4)
+    # A new item with an existing item's raw embedding lands on that item's whitened row.
+    raw = ContentRecommender(**TORCH, whiten=0).fit(split.train)
+    assert raw.whitening is None
+    model = ContentRecommender(**TORCH)
+    model.set_item_vectors(raw.item_vectors)
+    (new,) = model.add_item_vectors(raw.item_vectors[[7]])
+    np.testing.assert_allclose(model.item_vectors[new], model.item_vectors[7], atol=1e-6)
+    np.testing.assert_allclose(model.item_vectors[:new], content.item_vectors, atol=1e-5)
+    # Whitening spreads the shop out: two random items are far less alike than before.
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, split.train.n_items, (2, 500))
+    raw_cos = np.mean(np.sum(raw.item_vectors[a] * raw.item_vectors[b], axis=1))
+    white_cos = np.mean(np.sum(content.item_vectors[a] * content.item_vectors[b], axis=1))
+    assert white_cos < raw_cos - 0.1
+
+
+def test_a_small_catalogue_is_not_whitened() -> None:
+    model = ContentRecommender(**TORCH)
+    model.set_item_vectors(np.eye(40, 8, dtype=np.float32))  # 40 // 4 = 10 < 16 directions
+    assert model.whitening is None

@@ -20,7 +20,12 @@ import pytest
 
 from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, leave_last_out
-from shopmind.text.encoder import EncoderSettings, SentenceTransformerEncoder, resolve_model
+from shopmind.text.encoder import (
+    EncoderSettings,
+    SentenceTransformerEncoder,
+    model_fingerprint,
+    resolve_model,
+)
 from shopmind.text.finetune import (
     MANIFEST,
     FineTuneResult,
@@ -159,6 +164,7 @@ def minilm_run(
             train,
             texts,
             base=EncoderSettings(backend="torch", max_seq_length=SHORT),
+            method="full",
             batch_size=32,
             learning_rate=1e-4,
             max_pairs=MINILM_PAIRS,
@@ -272,6 +278,7 @@ def run_tiny(
         train,
         texts,
         base=EncoderSettings(model=str(tiny_model), backend="torch", max_seq_length=16),
+        method="full",
         epochs=epochs,
         batch_size=16,
         learning_rate=1e-3,
@@ -330,6 +337,7 @@ def test_a_failing_select_leaves_nothing_behind(
             train,
             texts,
             base=EncoderSettings(model=str(tiny_model), backend="torch", max_seq_length=16),
+            method="full",
             max_pairs=32,
             batch_size=16,
             select=select,
@@ -339,6 +347,117 @@ def test_a_failing_select_leaves_nothing_behind(
     assert list(out.iterdir()) == []
 
 
-def test_finetune_rejects_zero_epochs(train: Dataset, texts: list[str]) -> None:
+def test_finetune_rejects_zero_epochs_and_unknown_methods(train: Dataset, texts: list[str]) -> None:
     with pytest.raises(ValueError, match="epochs"):
         finetune_encoder(train, texts, epochs=0)
+    with pytest.raises(ValueError, match="adapter, full"):
+        finetune_encoder(train, texts, method="lora")  # type: ignore[arg-type]
+
+
+# --- the adapter: a linear map learned on the frozen encoder's embeddings -------------------------
+
+
+@pytest.fixture(scope="module")
+def adapter_run(
+    train: Dataset, texts: list[str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[FineTuneResult, list[Path], Path]]:
+    home = tmp_path_factory.mktemp("adapter-home")
+    calls: list[Path] = []
+
+    def select(folder: Path) -> float:
+        calls.append(folder)
+        return float(len(calls))  # every candidate beats the last: the last epoch wins
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOPMIND_HOME", str(home))
+        result = finetune_encoder(
+            train,
+            texts,
+            base=EncoderSettings(backend="torch", max_seq_length=SHORT),
+            epochs=6,
+            select=select,
+            progress=False,
+        )
+    yield result, calls, home
+
+
+def test_adapter_is_scored_at_doubling_epochs_and_the_last(
+    adapter_run: tuple[FineTuneResult, list[Path], Path], train: Dataset, texts: list[str]
+) -> None:
+    result, calls, _ = adapter_run
+    assert [s["epoch"] for s in result.scores] == [0, 1, 2, 4, 6]
+    assert calls[0] == resolve_model("all-MiniLM-L6-v2")
+    assert result.chosen_epoch == 6 and result.improved
+    manifest = json.loads((result.path / MANIFEST).read_text())
+    assert manifest["method"] == "adapter" and manifest["epochs"] == 6
+    assert manifest["pairs"] == len(co_interaction_pairs(train, texts=texts)), "every pair"
+
+
+def test_adapter_folder_is_the_base_plus_a_linear_map(
+    adapter_run: tuple[FineTuneResult, list[Path], Path],
+) -> None:
+    result, _, _ = adapter_run
+    modules = json.loads((result.path / "modules.json").read_text())
+    assert [m["type"].rsplit(".", 1)[-1] for m in modules] == [
+        "Transformer", "Pooling", "Normalize", "Dense", "Normalize"
+    ]  # fmt: skip
+    base = resolve_model("all-MiniLM-L6-v2")
+    from safetensors.numpy import load_file
+
+    tuned_weights = load_file(result.path / "model.safetensors")
+    base_weights = load_file(base / "model.safetensors")
+    assert len(tuned_weights) > 50
+    for name, tensor in tuned_weights.items():  # the transformer is frozen
+        np.testing.assert_array_equal(tensor, base_weights[name], err_msg=name)
+    assert model_fingerprint(result.path) != model_fingerprint(base), "new vectors, new id"
+
+
+def test_adapter_pulls_pairs_together_and_ranks_partners_higher(
+    adapter_run: tuple[FineTuneResult, list[Path], Path], train: Dataset, texts: list[str]
+) -> None:
+    result, _, _ = adapter_run
+    pairs = co_interaction_pairs(train, texts=texts)
+    settings = EncoderSettings(backend="torch", max_seq_length=SHORT)
+    before = SentenceTransformerEncoder(settings).encode(texts)
+    tuned = settings.model_copy(update={"model": str(result.path)})
+    after = SentenceTransformerEncoder(tuned).encode(texts)
+    np.testing.assert_allclose(np.linalg.norm(after, axis=1), 1.0, rtol=1e-5)
+    cosine_before, rank_before = pair_figures(before, pairs)
+    cosine_after, rank_after = pair_figures(after, pairs)
+    assert cosine_after > cosine_before + 0.05
+    assert rank_after < 0.8 * rank_before
+    # The map is held near the identity: the geometry is the base model's, refined.
+    assert float(np.mean(np.sum(before * after, axis=1))) > 0.7
+
+
+def test_adapter_folder_runs_on_the_onnx_path(
+    adapter_run: tuple[FineTuneResult, list[Path], Path], texts: list[str]
+) -> None:
+    result, _, home = adapter_run
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOPMIND_HOME", str(home))
+        settings = EncoderSettings(model=str(result.path), max_seq_length=SHORT)
+        torch_vectors = SentenceTransformerEncoder(
+            settings.model_copy(update={"backend": "torch"})
+        ).encode(texts[:20])
+        onnx_vectors = SentenceTransformerEncoder(
+            settings.model_copy(update={"backend": "onnx"})
+        ).encode(texts[:20])
+    assert float(np.min(np.sum(torch_vectors * onnx_vectors, axis=1))) > 0.999
+
+
+def test_adapter_embeddings_are_cached_without_encoding(
+    adapter_run: tuple[FineTuneResult, list[Path], Path], texts: list[str]
+) -> None:
+    from shopmind.text.cache import EmbeddingCache
+    from shopmind.text.embed import default_cache_root
+
+    result, _, home = adapter_run
+    settings = EncoderSettings(model=str(result.path), backend="torch", max_seq_length=SHORT)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SHOPMIND_HOME", str(home))
+        encoder = SentenceTransformerEncoder(settings)
+        cache = EmbeddingCache(default_cache_root(), encoder.model_id, encoder.dim)
+        cached, found = cache.get(texts)
+    assert found.all(), "the published folder's catalogue is in the cache already"
+    np.testing.assert_allclose(cached, encoder.encode(texts), atol=1e-5)

@@ -20,9 +20,12 @@ from shopmind.models.base import ModelConfig, Recommender
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
 from shopmind.text.item_text import TextTemplate
+from shopmind.text.whitening import Whitening
 
 #: Score of an item without text: below every cosine, so it is never preferred.
 NO_TEXT = -2.0
+#: Fewer whitening directions than this are not worth estimating: the model stays unwhitened.
+MIN_WHITEN_DIMS = 16
 
 
 class ContentConfig(ModelConfig):
@@ -35,6 +38,10 @@ class ContentConfig(ModelConfig):
     history: int = Field(default=50, ge=1)
     #: Interest vectors per shopper (spherical k-means over their history), at most.
     interests: int = Field(default=1, ge=1, le=8)
+    #: Whiten the item embeddings to this many directions, fitted on the catalogue's own texts
+    #: (:mod:`shopmind.text.whitening`); 0 turns it off. A small catalogue gets at most a
+    #: quarter of its items with text, and none below 16 (too few items to estimate it).
+    whiten: int = Field(default=256, ge=0)
     #: Keep embeddings in the on-disk cache, so a retrain encodes only new or changed text.
     cache: bool = True
 
@@ -56,18 +63,34 @@ class ContentRecommender(Recommender):
             cache=cfg.cache,
             progress=data.n_items > 20_000,
         )
+        self.set_item_vectors(self.item_vectors)
 
     def set_item_vectors(self, vectors: np.ndarray) -> None:
-        """Use precomputed item embeddings (rows aligned with the snapshot's items)."""
-        self.item_vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        """Use precomputed encoder embeddings (rows aligned with the snapshot's items); the
+        whitening is fitted on them when the config asks for it."""
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        has_text = int((np.abs(vectors).sum(axis=1) > 0).sum())
+        dims = min(self.config.whiten, vectors.shape[1], has_text // 4)
+        self.whitening = Whitening.fit(vectors, dims) if dims >= MIN_WHITEN_DIMS else None
+        self.item_vectors = self._whiten(vectors)
         self.n_items = len(vectors)
         self._fitted = True
+
+    def _whiten(self, vectors: np.ndarray) -> np.ndarray:
+        if self.whitening is None:
+            return np.ascontiguousarray(vectors, dtype=np.float32)
+        return self.whitening.transform(vectors)
 
     def add_items(self, texts: Sequence[str]) -> np.ndarray:
         """Encode new items' text and make them scorable; returns their item indices."""
         vectors = embed_texts(texts, settings=self.config.encoder, cache=self.config.cache)
+        return self.add_item_vectors(vectors)
+
+    def add_item_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """Append new items' encoder embeddings (whitened like the rest, the whitening kept
+        as fitted); returns their item indices."""
         start = self.n_items
-        self.item_vectors = np.vstack([self.item_vectors, vectors]).astype(np.float32)
+        self.item_vectors = np.vstack([self.item_vectors, self._whiten(vectors)])
         self.n_items = len(self.item_vectors)
         return np.arange(start, self.n_items)
 
@@ -83,28 +106,56 @@ class ContentRecommender(Recommender):
         return scores
 
     @property
+    def item_vectors(self) -> np.ndarray:
+        """(n_items × dim) unit rows the model scores with (whitened when configured)."""
+        return self._item_vectors
+
+    @item_vectors.setter
+    def item_vectors(self, vectors: np.ndarray) -> None:
+        self._item_vectors = vectors
+        # Computed once per change: a request must not rescan the whole catalogue for it.
+        self._has_text: np.ndarray = np.abs(vectors).sum(axis=1) > 0
+
+    @property
     def has_text(self) -> np.ndarray:
-        has: np.ndarray = np.abs(self.item_vectors).sum(axis=1) > 0
-        return has
+        """Which items have text (a non-zero vector)."""
+        return self._has_text
 
     def _interest_scores(self, weights: sp.csr_matrix) -> np.ndarray:
         """Per row, the best cosine to any of its interest clusters' centroids."""
         out = np.full((weights.shape[0], self.n_items), -np.inf, dtype=np.float32)
-        for r in range(weights.shape[0]):
+        k_max = self.config.interests
+        centroids = np.zeros((weights.shape[0], k_max, self.item_vectors.shape[1]), np.float32)
+        clustered = np.zeros(weights.shape[0], dtype=bool)
+        for r in range(weights.shape[0]):  # k-means per shopper; the scoring is one product
             cols = weights.indices[weights.indptr[r] : weights.indptr[r + 1]]
             w = weights.data[weights.indptr[r] : weights.indptr[r + 1]]
-            k = min(self.config.interests, len(cols) // 2)
+            k = min(k_max, len(cols) // 2)
             if k < 2:
                 continue
-            centroids = spherical_kmeans(self.item_vectors[cols], w, k)
-            out[r] = (centroids @ self.item_vectors.T).max(axis=0)
+            found = spherical_kmeans(self.item_vectors[cols], w, k)
+            # A shopper with fewer clusters repeats one: the max over clusters is unchanged.
+            centroids[r] = found[np.minimum(np.arange(k_max), k - 1)]
+            clustered[r] = True
+        if clustered.any():
+            flat = centroids[clustered].reshape(-1, centroids.shape[2]) @ self.item_vectors.T
+            out[clustered] = flat.reshape(int(clustered.sum()), k_max, -1).max(axis=1)
         return out
 
     def _state(self) -> dict[str, np.ndarray]:
-        return {"item_vectors": self.item_vectors}
+        state = {"item_vectors": self.item_vectors}
+        if self.whitening is not None:
+            state |= {"whiten_mean": self.whitening.mean, "whiten_matrix": self.whitening.matrix}
+        return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.item_vectors = np.asarray(state["item_vectors"], dtype=np.float32)
+        self.whitening = None
+        if "whiten_matrix" in state:
+            self.whitening = Whitening(
+                np.asarray(state["whiten_mean"], dtype=np.float32),
+                np.asarray(state["whiten_matrix"], dtype=np.float32),
+            )
 
 
 def spherical_kmeans(

@@ -100,16 +100,26 @@ def resolve_model(model: str) -> Path:
     )
 
 
+#: Files whose bytes decide a model's vectors (weights, configs, vocabularies).
+_FINGERPRINTED = frozenset({".safetensors", ".bin", ".json", ".txt", ".model"})
+#: Sub-folders that hold other runtimes' copies of the same weights.
+_NOT_FINGERPRINTED = frozenset({"onnx", "openvino", ".git", ".cache"})
+
+
 def model_fingerprint(folder: Path) -> str:
-    """A short hash of a model folder's weights and config, so a retrained model gets a new id."""
+    """A short hash of every weight, config and vocabulary file of a model folder, module
+    sub-folders included (a fine-tuned adapter lives in one), so changed weights get a new id."""
     digest = hashlib.sha256()
-    for name in sorted(("model.safetensors", "pytorch_model.bin", "config.json", "modules.json")):
-        file = folder / name
-        if file.exists():
-            digest.update(name.encode())
-            with file.open("rb") as handle:
-                digest.update(handle.read(1 << 20))
-            digest.update(str(file.stat().st_size).encode())
+    for file in sorted(folder.rglob("*")):
+        relative = file.relative_to(folder)
+        if not file.is_file() or file.suffix not in _FINGERPRINTED:
+            continue
+        if _NOT_FINGERPRINTED.intersection(relative.parts[:-1]):
+            continue
+        digest.update(relative.as_posix().encode() + b"\0")
+        with file.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 22), b""):
+                digest.update(block)
     return digest.hexdigest()[:12]
 
 

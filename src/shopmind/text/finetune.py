@@ -23,15 +23,19 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from shopmind.config import data_home
 from shopmind.data.dataset import Dataset
+from shopmind.text.cache import EmbeddingCache
+from shopmind.text.embed import default_cache_root, embed_texts
 from shopmind.text.encoder import (
     DEFAULT_MODEL,
     EncoderSettings,
+    load_encoder,
     model_fingerprint,
     resolve_model,
 )
@@ -44,6 +48,20 @@ MANIFEST = "shopmind_finetune.json"
 
 #: Validation score of a candidate encoder folder (higher is better); never fed test data.
 Select = Callable[[Path], float]
+
+Method = Literal["adapter", "full"]
+#: What :func:`finetune_encoder` can train.
+METHODS: tuple[Method, ...] = ("adapter", "full")
+#: Per-method defaults. The full fine-tune's pair budget is what two CPU cores train in
+#: about an hour; the adapter trains on every pair (its cap only bounds memory).
+DEFAULTS: dict[str, dict[str, float]] = {
+    "adapter": {"epochs": 8, "batch_size": 256, "learning_rate": 1e-3, "max_pairs": 1_000_000},
+    "full": {"epochs": 1, "batch_size": 64, "learning_rate": 3e-5, "max_pairs": 20_000},
+}
+#: The adapter's logit scale (1 / temperature), as MultipleNegativesRankingLoss's default.
+ADAPTER_SCALE = 20.0
+#: How strongly the adapter's map is held near the identity (the base model's geometry).
+ADAPTER_TO_IDENTITY = 1e-2
 
 
 @dataclass(frozen=True)
@@ -143,10 +161,11 @@ def finetune_encoder(
     texts: Sequence[str],
     *,
     base: EncoderSettings | None = None,
-    epochs: int = 1,
-    batch_size: int = 64,
-    learning_rate: float = 3e-5,
-    max_pairs: int | None = 20_000,
+    method: Method = "adapter",
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    learning_rate: float | None = None,
+    max_pairs: int | None = -1,
     window: int = 2,
     select: Select | None = None,
     out_dir: Path | None = None,
@@ -155,12 +174,27 @@ def finetune_encoder(
 ) -> FineTuneResult:
     """Fine-tune ``base`` on co-interaction pairs of ``data`` and save it as a versioned folder.
 
+    ``method`` is what is trained (:data:`METHODS`): ``"adapter"`` keeps the transformer frozen
+    and learns a linear map on top of its (cached) embeddings — seconds on a CPU, so it can use
+    every pair — and ``"full"`` updates every transformer weight, about 5–10 pairs/s on two
+    CPU cores. ``epochs``, ``batch_size``, ``learning_rate`` and ``max_pairs`` (-1: the
+    method's default; None: every pair) default per method (:data:`DEFAULTS`).
+
     ``texts[i]`` is item i's text. ``select(folder)`` scores a candidate on VALIDATION data;
-    it is called for the base model's own folder (epoch 0, read-only) and after every epoch.
-    Without ``select`` the last epoch is kept. The folder lands in ``out_dir`` (default
+    it is called for the base model's own folder (epoch 0, read-only) and after every epoch
+    (the adapter: after epochs 1, 2, 4, … and the last). Without ``select`` the last epoch is
+    kept. The folder lands in ``out_dir`` (default
     ``data_home()/"encoders"``) as ``{base}-ft-{UTC time}-{pair hash}`` with a
     ``shopmind_finetune.json`` manifest; it is staged beside it and renamed into place.
     """
+    if method not in DEFAULTS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    defaults = DEFAULTS[method]
+    epochs = int(defaults["epochs"]) if epochs is None else epochs
+    batch_size = int(defaults["batch_size"]) if batch_size is None else batch_size
+    learning_rate = float(defaults["learning_rate"]) if learning_rate is None else learning_rate
+    if max_pairs is not None and max_pairs < 0:
+        max_pairs = int(defaults["max_pairs"])
     if epochs < 1:
         raise ValueError(f"epochs must be at least 1, got {epochs}")
     started = time.perf_counter()
@@ -180,8 +214,9 @@ def finetune_encoder(
         if select is not None:
             scores.append({"epoch": 0, "valid": float(select(source))})
             log.info("fine-tune: base model scores %.4f on validation", scores[0]["valid"])
-        plan = _Plan(epochs, batch_size, learning_rate, base.max_seq_length, seed, progress)
-        saved_epoch, folder = _train(source, texts, pairs, staging, plan, select, scores)
+        plan = _Plan(method, epochs, batch_size, learning_rate, base.max_seq_length, seed, progress)
+        train = _train_adapter if method == "adapter" else _train
+        saved_epoch, folder = train(source, texts, pairs, staging, plan, select, scores, base)
         chosen = max(scores, key=lambda s: s["valid"]) if scores else None
         chosen_epoch = int(chosen["epoch"]) if chosen else saved_epoch
         created = datetime.now(UTC)
@@ -199,6 +234,8 @@ def finetune_encoder(
         manifest.update(window=window, max_pairs=max_pairs)
         (folder / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
         path = _publish(folder, parent / name)
+        if method == "adapter":
+            seed_adapter_cache(path, base, texts)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     log.info("fine-tuned encoder saved to %s (chosen epoch %d)", path, chosen_epoch)
@@ -209,6 +246,7 @@ def finetune_encoder(
 class _Plan:
     """How to train: the knobs the trainer and the manifest share."""
 
+    method: Method
     epochs: int
     batch_size: int
     learning_rate: float
@@ -222,13 +260,13 @@ class _Candidates:
 
     def __init__(
         self,
-        model: Any,
+        save: Callable[[Path], None],
         staging: Path,
         select: Select | None,
         scores: list[dict[str, float]],
         last_epoch: int,
     ) -> None:
-        self.model, self.staging, self.select = model, staging, select
+        self.save, self.staging, self.select = save, staging, select
         self.scores, self.last_epoch = scores, last_epoch
         self.best: tuple[int, float, Path] | None = None
 
@@ -236,7 +274,7 @@ class _Candidates:
         if self.select is None and epoch < self.last_epoch:
             return  # nothing to choose by: only the last epoch is kept
         folder = self.staging / f"epoch-{epoch}"
-        self.model.save(str(folder), create_model_card=False)
+        self.save(folder)
         score = 0.0
         if self.select is not None:
             score = float(self.select(folder))
@@ -258,8 +296,9 @@ def _train(
     plan: _Plan,
     select: Select | None,
     scores: list[dict[str, float]],
+    base: EncoderSettings,
 ) -> tuple[int, Path]:
-    """Train in ``staging``; score each epoch; return the best fine-tuned epoch and its folder.
+    """Train every weight in ``staging``; score each epoch; return the best epoch and its folder.
 
     Validation scores of the epochs are appended to ``scores``.
     """
@@ -283,7 +322,11 @@ def _train(
         loss = MultipleNegativesRankingLoss(
             model, directions=("query_to_doc", "doc_to_query"), partition_mode="per_direction"
         )
-        candidates = _Candidates(model, staging, select, scores, plan.epochs)
+
+        def save(folder: Path) -> None:
+            model.save(str(folder), create_model_card=False)
+
+        candidates = _Candidates(save, staging, select, scores, plan.epochs)
 
         class EpochEnd(TrainerCallback):  # type: ignore[misc]
             epoch = 0
@@ -300,6 +343,112 @@ def _train(
         torch.set_num_threads(threads)
     assert candidates.best is not None, "the trainer ran no epoch"
     return candidates.best[0], candidates.best[2]
+
+
+def _train_adapter(
+    source: Path,
+    texts: Sequence[str],
+    pairs: np.ndarray,
+    staging: Path,
+    plan: _Plan,
+    select: Select | None,
+    scores: list[dict[str, float]],
+    base: EncoderSettings,
+) -> tuple[int, Path]:
+    """Learn a linear map on the frozen encoder's embeddings; save candidates as folders.
+
+    The base vectors come through the embedding cache (a shop's catalogue is usually encoded
+    already). Each step ranks every pair's partner against the batch in both directions
+    (in-batch negatives; another copy of the same item is masked, never a negative), and a
+    penalty holds the map near the identity so the base model's geometry is the prior. A
+    candidate folder is the base model plus ``Dense`` (the map) and ``Normalize`` modules,
+    so it loads and encodes like any sentence-transformers folder.
+    """
+    import torch
+    import torch.nn.functional as F
+    from sentence_transformers import SentenceTransformer
+    from sentence_transformers.sentence_transformer.modules import Dense, Normalize
+
+    vectors = embed_texts(texts, settings=base, progress=plan.progress)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(len(os.sched_getaffinity(0)))
+    try:
+        generator = torch.Generator().manual_seed(plan.seed)
+        x = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
+        dim = x.shape[1]
+        weight = torch.nn.Parameter(torch.eye(dim))
+        bias = torch.nn.Parameter(torch.zeros(dim))
+        optimizer = torch.optim.Adam([weight, bias], lr=plan.learning_rate)
+        index = torch.from_numpy(pairs)
+        eye = torch.eye(dim)
+
+        def save(folder: Path) -> None:
+            model = SentenceTransformer(str(source), device="cpu")
+            dense = Dense(
+                dim,
+                dim,
+                bias=True,
+                activation_function=torch.nn.Identity(),
+                init_weight=weight.detach().clone(),
+                init_bias=bias.detach().clone(),
+            )
+            tuned = SentenceTransformer(modules=[*model, dense, Normalize()], device="cpu")
+            tuned.save(str(folder), create_model_card=False)
+            seed_adapter_cache(folder, base, texts)
+
+        candidates = _Candidates(save, staging, select, scores, plan.epochs)
+        checkpoints = {plan.epochs} | {2**i for i in range(plan.epochs.bit_length())}
+        for epoch in tqdm(range(1, plan.epochs + 1), desc="adapter", disable=not plan.progress):
+            order = torch.randperm(len(index), generator=generator)
+            for batch in order.split(plan.batch_size):  # type: ignore[no-untyped-call]
+                a, b = index[batch, 0], index[batch, 1]
+                za = F.normalize(x[a] @ weight.T + bias, dim=1)
+                zb = F.normalize(x[b] @ weight.T + bias, dim=1)
+                logits = ADAPTER_SCALE * (za @ zb.T)
+                target = torch.arange(len(batch))
+                own = target[:, None] == target[None, :]
+                # Row i ranks b_i among the batch's b's: any other copy of b_i or of a_i
+                # is not a negative. Column-wise the same holds with a and b swapped.
+                forward_copies = (b[None, :] == b[:, None]) | (b[None, :] == a[:, None])
+                backward_copies = (a[None, :] == a[:, None]) | (a[None, :] == b[:, None])
+                loss = 0.5 * (
+                    F.cross_entropy(logits.masked_fill(forward_copies & ~own, -1e4), target)
+                    + F.cross_entropy(logits.T.masked_fill(backward_copies & ~own, -1e4), target)
+                )
+                loss = loss + ADAPTER_TO_IDENTITY * ((weight - eye) ** 2).sum()
+                optimizer.zero_grad()
+                loss.backward()  # type: ignore[no-untyped-call]
+                optimizer.step()
+            if epoch in checkpoints:
+                candidates.add(epoch)
+    finally:
+        torch.set_num_threads(threads)
+    assert candidates.best is not None, "the trainer ran no epoch"
+    return candidates.best[0], candidates.best[2]
+
+
+def seed_adapter_cache(folder: Path, base: EncoderSettings, texts: Sequence[str]) -> None:
+    """Cache an adapter folder's embeddings of ``texts`` without running its transformer.
+
+    The adapter's transformer is the base model's, frozen, so its embedding of a text is its
+    last two modules (``Dense`` + ``Normalize``) applied to the base embedding, which the
+    cache already holds. Scoring a candidate, or serving the published folder, then encodes
+    nothing; the vectors match a real encode to float rounding (a test checks it).
+    """
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    filled = [text for text in texts if text.strip()]
+    if not filled:
+        return
+    head = list(SentenceTransformer(str(folder), device="cpu"))[-2:]
+    features = {"sentence_embedding": torch.from_numpy(embed_texts(filled, settings=base))}
+    with torch.no_grad():
+        for module in head:
+            features = module(features)
+    encoder = load_encoder(base.model_copy(update={"model": str(folder)}))
+    cache = EmbeddingCache(default_cache_root(), encoder.model_id, encoder.dim)
+    cache.put(filled, features["sentence_embedding"].numpy().astype(np.float32))
 
 
 def _arguments(plan: _Plan, output_dir: Path, *, n_pairs: int) -> Any:
@@ -355,7 +504,13 @@ def _manifest(
         "learning_rate": plan.learning_rate,
         "max_seq_length": plan.max_seq_length,
         "seed": plan.seed,
-        "loss": "MultipleNegativesRankingLoss(query_to_doc+doc_to_query, per_direction)",
+        "method": plan.method,
+        "loss": (
+            "MultipleNegativesRankingLoss(query_to_doc+doc_to_query, per_direction)"
+            if plan.method == "full"
+            else f"symmetric in-batch InfoNCE, scale {ADAPTER_SCALE}, "
+            f"+ {ADAPTER_TO_IDENTITY} * ||W - I||^2"
+        ),
         "scores": result.scores,
         "chosen_epoch": result.chosen_epoch,
         "saved_epoch": saved_epoch,
