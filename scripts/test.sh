@@ -13,6 +13,19 @@ if ! command -v initdb >/dev/null 2>&1 && ! compgen -G "/usr/lib/postgresql/*/bi
   fi
 fi
 
+# System packages: Debian's Chromium for the web UI's browser tests (Playwright drives it; its own
+# browser download is not used).
+if ! command -v chromium >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+      chromium chromium-driver >/dev/null
+  else
+    echo "Chromium is not installed: the browser tests will be skipped" \
+      "(sudo apt-get install --no-install-recommends chromium chromium-driver)" >&2
+  fi
+fi
+
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e '.[test]'

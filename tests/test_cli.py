@@ -341,7 +341,8 @@ def test_generate_does_not_print_the_store_password(postgres_url: str) -> None:
 
 
 def test_demo_builds_the_shop_and_prints_the_evaluation_table(url: str) -> None:
-    result = run("demo", "--store", url, *SMALL_SHOP, "--models", "pop,itemknn")
+    fast = ["--models", "pop,itemknn", "--bundle-models", "pop,itemknn", "--no-serve"]
+    result = run("demo", "--store", url, *SMALL_SHOP, *fast)
     out = result.stdout
     assert "synthetic shop: next purchase, test, full ranking" in out
     for header in ("recall@10", "ndcg@10", "recall@50", "ndcg@50"):

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,8 +19,10 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from shopmind import __version__
+from shopmind.config import HOME_ENV, data_home
 
 if TYPE_CHECKING:
+    from shopmind.bundle import TrainConfig
     from shopmind.catalog.synthetic import SyntheticConfig
 
 app = typer.Typer(
@@ -364,40 +369,336 @@ def show_table(title: str, results: dict[str, dict[str, Any]], ks: tuple[int, ..
     console.print(table)
 
 
+DemoModelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--bundle-models",
+        help="Models the served bundle blends, comma-separated "
+        "(default: shopmind train's pop,itemknn,content).",
+    ),
+]
+
+
 @app.command()
 def demo(
+    home: Annotated[
+        Path | None,
+        typer.Option(
+            help="Data directory for the SQLite store, bundles and caches "
+            "(default: $SHOPMIND_HOME, else ~/.shopmind).",
+        ),
+    ] = None,
     store: StoreOpt = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(
+            "--data",
+            help="Import this folder instead of generating a shop: a public benchmark folder "
+            "(UniSRec, LC-Rec JSON, S3-Rec) or a folder with items/users/events files "
+            "(.csv, .jsonl or .parquet).",
+        ),
+    ] = None,
     items: Annotated[int, typer.Option(help="Products in the synthetic shop.")] = 3_000,
     users: Annotated[int, typer.Option(help="Shoppers in the synthetic shop.")] = 3_000,
     events: Annotated[int, typer.Option(help="Approximate events.")] = 150_000,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
-    models: Annotated[str, typer.Option(help="Models to train and compare.")] = DEFAULT_MODELS,
+    models: Annotated[str, typer.Option(help="Models to evaluate and compare.")] = DEFAULT_MODELS,
+    bundle_models: DemoModelsOpt = None,
+    serve: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Serve the API and web UI at the end.")
+    ] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on (on 127.0.0.1).")] = 8000,
 ) -> None:
-    """The main job: build the synthetic shop in the Store, train the models, evaluate them."""
+    """The main job: a shop in the Store, evaluated and trained into a bundle, then served."""
     from shopmind.pipeline import evaluate_models, generate_shop, snapshot_split
 
     config = _synthetic_config(seed, items, users, events)
     names = _model_names(models)
-    with _open_store(store) as db:
+    train_config = _demo_train_config(bundle_models)
+    logging.getLogger("faiss").setLevel(logging.WARNING)  # its CPU-feature probing is noise here
+    if home is not None:
+        # Everything under one folder: the store, the bundles, the embedding cache, encoders.
+        os.environ[HOME_ENV] = str(home.expanduser().resolve())
+    home_dir = data_home()
+    url = store or f"sqlite:///{home_dir / 'shopmind.sqlite'}"
+    if serve:
+        _check_port_free(port)
+    with _open_store(url) as db:
         console.rule("[bold]shopmind demo")
-        console.print(f"store: {db.safe_url}")
-        if db.counts()["events"] == 0:
+        console.print(f"data directory: {home_dir}\nstore: {db.safe_url}")
+        if data is not None:
+            _import_shop_folder(db, data)
+        elif db.counts()["events"] == 0:
             generate_shop(db, config, console)
         else:
             console.print(
-                "the store already holds a shop; using it (pass another --store for a fresh one)"
+                "the store already holds a shop; using it (pass another --home or --store for "
+                "a fresh one)"
             )
         console.print(f"store now holds: {db.counts()}")
         try:
-            split = snapshot_split(db, ["purchase"])
-        except ValueError as exc:
-            raise _fail(str(exc)) from exc
+            split, target = snapshot_split(db, ["purchase"]), "purchase"
+        except ValueError:
+            try:  # an imported shop without enough purchases: its next event of any type
+                split, target = snapshot_split(db), "event"
+            except ValueError as exc:
+                raise _fail(str(exc)) from exc
         console.print(
-            f"evaluating on {len(split.test)} shoppers' last purchase (validation: the one "
+            f"evaluating on {len(split.test)} shoppers' last {target} (validation: the one "
             "before it), every item a candidate"
         )
-    results = evaluate_models(split, names, ks=(10, 50), mask_history=False, console=console)
-    show_table("synthetic shop: next purchase, test, full ranking", results, (10, 50))
+        results = evaluate_models(split, names, ks=(10, 50), mask_history=False, console=console)
+        what = "synthetic shop" if data is None else data.name
+        show_table(f"{what}: next {target}, test, full ranking", results, (10, 50))
+        _train_demo_bundle(db, train_config, home_dir)
+    if not serve:
+        console.print("not serving (--no-serve); start the service with: shopmind serve")
+        return
+    _serve_demo(url, home_dir, port)
+
+
+def _demo_train_config(bundle_models: str | None) -> TrainConfig:
+    """The bundle's config: shopmind train's defaults, or those models with its parameters."""
+    from shopmind.bundle import TrainConfig
+
+    defaults = TrainConfig()
+    if bundle_models is None:
+        return defaults
+    names = _model_names(bundle_models)
+    return TrainConfig(models={name: defaults.models.get(name, {}) for name in names})
+
+
+def _train_demo_bundle(db: Any, config: TrainConfig, home: Path) -> None:
+    """Train, write and activate a bundle; print what it serves."""
+    from shopmind.pipeline import train
+
+    console.print(f"training the bundle to serve: {', '.join(config.models)}")
+    try:
+        bundle = train(db, config, home=home, console=console)
+    except ValueError as exc:
+        raise _fail(str(exc)) from exc
+    blend = ", ".join(f"{name} {weight:.2f}" for name, weight in bundle.blend.items())
+    console.print(f"bundle [bold]{bundle.version}[/] is active (blend: {blend})")
+    if bundle.metrics:
+        ks = tuple(config.ks)
+        table = Table(title="the bundle: validation, full ranking")
+        table.add_column("model")
+        cols = [f"{m}@{k}" for k in ks for m in ("recall", "ndcg")]
+        for c in cols:
+            table.add_column(c, justify="right")
+        for model, row in bundle.metrics.items():
+            table.add_row(model, *(f"{row[c]:.4f}" if c in row else "–" for c in cols))
+        console.print(table)
+
+
+def _import_shop_folder(db: Any, folder: Path) -> None:
+    """Import --data: a folder of items/users/events files, or a public benchmark folder."""
+    from shopmind.catalog.formats import FormatError, read_benchmark
+    from shopmind.catalog.importers import ImportFailed, import_file
+
+    if not folder.is_dir():
+        raise _fail(
+            f"--data {folder}: give a folder (a public benchmark folder, or one with "
+            "items/users/events .csv, .jsonl or .parquet files)"
+        )
+    files = {kind: _shop_file(folder, kind) for kind in ("items", "users", "events")}
+    with console.status(f"importing {folder}"):
+        if files["items"] is not None and files["events"] is not None:
+            for kind, path in files.items():
+                if path is None:
+                    continue
+                try:
+                    report = import_file(db, cast(ImportKind, kind), path)
+                except (ImportFailed, FileNotFoundError) as exc:
+                    raise _fail(str(exc)) from exc
+                if report.errors:
+                    err.print(report.format_errors())
+                console.print(
+                    f"{path}: {report.rows_loaded} of {report.rows_read} rows loaded, "
+                    f"{len(report.errors)} bad"
+                )
+            return
+        try:
+            bench = read_benchmark(folder)
+        except FormatError as exc:
+            raise _fail(
+                f"--data {folder}: no items.* and events.* files and not a benchmark folder: {exc}"
+            ) from exc
+        with db.batch() as writer:
+            writer.upsert_items(bench.items)
+            writer.upsert_users(bench.users)
+            added = writer.append_event_columns(
+                {**bench.events, "context": [{"split": s} for s in bench.events["split"]]}
+            )
+    console.print(
+        f"{bench.name} ({bench.format}): {len(bench.items)} items, {len(bench.users)} "
+        f"shoppers, {added} new events"
+    )
+
+
+def _shop_file(folder: Path, kind: str) -> Path | None:
+    found = [folder / f"{kind}.{ext}" for ext in ("csv", "jsonl", "parquet")]
+    return next((path for path in found if path.exists()), None)
+
+
+def _check_port_free(port: int) -> None:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise _fail(
+                f"port {port} on 127.0.0.1 is taken ({exc.strerror}); pass another --port"
+            ) from exc
+
+
+def _serve_demo(store_url: str, home: Path, port: int) -> None:
+    """Serve the API and the web UI on loopback (open unless keys are set) until Ctrl+C."""
+    import uvicorn
+
+    from shopmind.serve.app import create_app
+    from shopmind.serve.settings import ServeSettings
+
+    base = f"http://127.0.0.1:{port}"
+    settings = ServeSettings(store_url=store_url, home=home, host="127.0.0.1", port=port)
+    access = (
+        "running open on loopback: no API keys, reachable from this machine only"
+        if settings.is_open
+        else "API keys required (SHOPMIND_READ_KEYS / SHOPMIND_ADMIN_KEYS); the pages ask for one"
+    )
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+
+    def announce() -> None:
+        # The URLs are printed once the bundle is loaded and the port answers, not before.
+        while not server.started:
+            if server.should_exit:
+                return
+            time.sleep(0.1)
+        console.rule("[bold]serving")
+        console.print(
+            f"storefront  {base}/\ndashboard   {base}/dashboard\nAPI docs    {base}/docs\n"
+            f"{access} (Ctrl+C stops it)"
+        )
+
+    threading.Thread(target=announce, name="demo-announce", daemon=True).start()
+    server.run()
+
+
+# --- the service: train a bundle, list bundles, serve the API ------------------------------
+
+
+@app.command()
+def train(
+    store: StoreOpt = None,
+    models: Annotated[
+        str, typer.Option(help="Models in the bundle, comma-separated.")
+    ] = "pop,itemknn,content",
+    home: Annotated[
+        Path | None, typer.Option(help="Where bundles/ lives (default: SHOPMIND_HOME).")
+    ] = None,
+    validate: Annotated[
+        bool,
+        typer.Option(help="Measure each model on validation first; the blend weighs by it."),
+    ] = True,
+    activate: Annotated[bool, typer.Option(help="Make the new bundle the active one.")] = True,
+    keep: Annotated[int, typer.Option(help="Bundles kept on disk.")] = 5,
+) -> None:
+    """Snapshot the Store, fit the models and write a versioned bundle (and activate it)."""
+    from shopmind.bundle import TrainConfig as _TrainConfig
+    from shopmind.pipeline import train as train_bundle
+
+    names = _model_names(models)
+    defaults = _TrainConfig().models
+    config = _TrainConfig(
+        models={n: defaults.get(n, {}) for n in names}, validate_models=validate, keep=keep
+    )
+    with _open_store(store) as db:
+        try:
+            bundle = train_bundle(db, config, home=home, activate=activate, console=console)
+        except ValueError as exc:
+            raise _fail(str(exc)) from exc
+    console.print(f"bundle [bold]{bundle.version}[/] written to {bundle.path}")
+    console.print_json(json.dumps({"blend": bundle.blend, "metrics": bundle.metrics}))
+
+
+@app.command()
+def bundles(
+    home: Annotated[
+        Path | None, typer.Option(help="Where bundles/ lives (default: SHOPMIND_HOME).")
+    ] = None,
+    activate: Annotated[
+        str | None, typer.Option(help="Make this version the active bundle.")
+    ] = None,
+    rollback: Annotated[
+        bool, typer.Option("--rollback", help="Activate the bundle before the active one.")
+    ] = False,
+) -> None:
+    """List the bundles (the active one starred), or activate / roll back one."""
+    from shopmind.bundle import BundleStore
+
+    store = BundleStore(home)
+    try:
+        if rollback:
+            previous = store.previous()
+            if previous is None:
+                raise _fail("there is no older bundle to roll back to")
+            store.activate(previous)
+        elif activate:
+            store.activate(activate)
+    except KeyError as exc:
+        raise _fail(f"{exc.args[0]}; see `shopmind bundles` for the versions") from exc
+    table = Table(title=f"bundles in {store.root}")
+    for column in ("", "version", "created", "models", "blend ndcg@10"):
+        table.add_column(column, no_wrap=True)
+    active = store.active_version()
+    for bundle in store.bundles():
+        ndcg = bundle.metrics.get("blend", {}).get("ndcg@10")
+        table.add_row(
+            "*" if bundle.version == active else "",
+            bundle.version,
+            bundle.created,
+            ",".join(bundle.model_names),
+            "-" if ndcg is None else f"{ndcg:.4f}",
+        )
+    console.print(table)
+
+
+@app.command()
+def serve(
+    store: StoreOpt = None,
+    home: Annotated[
+        Path | None, typer.Option(help="Where bundles/ lives (default: SHOPMIND_HOME).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+) -> None:
+    """Serve the HTTP API (and the web UI) over the active bundle.
+
+    API keys come from SHOPMIND_READ_KEYS and SHOPMIND_ADMIN_KEYS (comma-separated); without
+    any key the API runs open, which is allowed only on a loopback address.
+    """
+    import uvicorn
+
+    from shopmind.serve.app import create_app
+    from shopmind.serve.settings import ServeSettings, is_loopback
+
+    overrides: dict[str, Any] = {"host": host, "port": port}
+    if store:
+        overrides["store_url"] = store
+    if home:
+        overrides["home"] = home
+    settings = ServeSettings(**overrides)
+    if settings.is_open and not is_loopback(host):
+        raise _fail(
+            f"refusing to serve an open API on {host}: set SHOPMIND_READ_KEYS and "
+            "SHOPMIND_ADMIN_KEYS, or bind 127.0.0.1"
+        )
+    if settings.is_open:
+        err.print("[yellow]running open[/]: no API keys set; every endpoint is public on loopback")
+    console.print(f"serving on http://{host}:{port} (API docs at /docs)")
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m shopmind`

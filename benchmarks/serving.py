@@ -1,0 +1,478 @@
+"""HTTP serving speed: the real app under uvicorn on loopback, loaded by wrk.
+
+    .venv/bin/python benchmarks/serving.py [--items 100000 --users 50000 --events 1000000
+        --concurrency 1,4,16,64 --duration 10 --text encode|random --workdir DIR]
+
+Builds the synthetic shop into a SQLite store in ``--workdir`` (reused when it already holds
+one), trains a bundle (pop + item-kNN + content; no validation pass, so equal blend weights),
+starts ``create_app`` under uvicorn (one process, API keys on) in a subprocess pinned to
+nothing, and loads it with wrk (C, closed loop: each connection sends its next request when
+the last one answered) for ``--duration`` seconds per endpoint and concurrency:
+
+- ``health``: ``GET /health``, the framework's own floor in the same run;
+- ``recommendations``: ``GET /v1/users/{id}/recommendations?k=10``, random known shoppers,
+  computed online (history read from the store, every model scored over the full catalogue);
+- ``similar``: ``GET /v1/items/{id}/similar?k=10``, random items;
+- ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids).
+
+``--text random`` gives the content model seeded random unit vectors instead of encoding
+every item's text (the serving cost is the same: same shapes, same operations); the encoder
+would need ~10-30 min for 100k texts on this shared 2-core machine. Writes
+benchmarks/results/serving.md and serving.json (``{endpoint: [{concurrency, rps, p50_ms,
+p95_ms, p99_ms, errors}, ...]}``) and the load average before and after each run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+
+from machine import machine_summary
+from shopmind.bundle import BundleStore, TrainConfig
+from shopmind.catalog.store import Store
+from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.evaluation.report import write_json
+
+HERE = Path(__file__).parent
+RESULTS = HERE / "results"
+READ_KEY, ADMIN_KEY = "bench-read", "bench-admin"
+MODELS = {
+    "pop": {},
+    "itemknn": {"neighbors": 100, "shrink": 20.0, "recency_decay": 0.2},
+    "content": {"recency_decay": 0.3},
+}
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+# --- the shop and the bundle --------------------------------------------------------------
+
+
+def prepare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """The store and an active bundle in ``workdir`` (built once, reused by later runs)."""
+    url = f"sqlite:///{workdir / 'shop.sqlite'}"
+    facts: dict[str, Any] = {}
+    if args.store_from and not (workdir / "shop.sqlite").exists():
+        shutil.copy(args.store_from, workdir / "shop.sqlite")
+    with Store(url) as store:
+        if store.counts()["events"] == 0:
+            start = time.perf_counter()
+            shop = generate(
+                SyntheticConfig(n_items=args.items, n_users=args.users, n_events=args.events)
+            )
+            write_to_store(shop, store)
+            facts["generate_and_write_s"] = round(time.perf_counter() - start, 1)
+            log(f"shop written in {facts['generate_and_write_s']}s")
+        facts["store"] = store.counts()
+        bundles = BundleStore(workdir)
+        if bundles.active() is None:
+            if args.text == "random":
+                _random_text()
+            from shopmind.pipeline import train
+
+            start = time.perf_counter()
+            models = {name: MODELS[name] for name in args.models.split(",")}
+            config = TrainConfig(models=models, validate_models=False)
+            bundle = train(store, config, home=workdir)
+            facts["train_s"] = round(time.perf_counter() - start, 1)
+            log(f"bundle {bundle.version} trained in {facts['train_s']}s")
+        active = bundles.active()
+        assert active is not None
+        facts["bundle"] = active.version
+        facts["models"] = active.model_names
+        facts["blend"] = active.blend
+    return facts
+
+
+def _random_text() -> None:
+    """Stand-in embeddings: seeded random unit vectors of the encoder's 384 dimensions."""
+    import shopmind.models.content as content
+
+    def embed_items(items: Any, **_: Any) -> np.ndarray:
+        rng = np.random.default_rng(0)
+        vectors = rng.standard_normal((len(items.title), 384)).astype(np.float32)
+        out: np.ndarray = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        return out
+
+    content.embed_items = embed_items  # type: ignore[assignment]
+
+
+# --- the server -----------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cache_has_text() -> None:
+    """The proposed content-model fix, applied in this process only: its ``has_text`` mask is
+    recomputed over every item vector on every call (most of a 100k-item score); keep it."""
+    import shopmind.models.content as content
+
+    def has_text(self: Any) -> np.ndarray:
+        key = (id(self.item_vectors), len(self.item_vectors))
+        if getattr(self, "_has_text_key", None) != key:
+            self._has_text_mask = np.abs(self.item_vectors).sum(axis=1) > 0
+            self._has_text_key = key
+        mask: np.ndarray = self._has_text_mask
+        return mask
+
+    content.ContentRecommender.has_text = property(has_text)  # type: ignore[method-assign,assignment]
+
+
+def serve(workdir: Path, port: int, patch: bool) -> None:
+    """Run the app (subprocess entry point)."""
+    import uvicorn
+
+    if patch:
+        _cache_has_text()
+
+    from shopmind.serve.app import create_app
+    from shopmind.serve.settings import ServeSettings
+
+    settings = ServeSettings(
+        store_url=f"sqlite:///{workdir / 'shop.sqlite'}",
+        home=workdir,
+        read_keys=[READ_KEY],
+        admin_keys=[ADMIN_KEY],
+    )
+    uvicorn.run(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+    )
+
+
+def start_server(workdir: Path, patch: bool) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    logfile = (workdir / "server.log").open("wb")
+    command = [sys.executable, __file__, "--serve", "--workdir", str(workdir), "--port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--patch-has-text"] if patch else command,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the server exited; see {workdir / 'server.log'}")
+        try:
+            if httpx.get(f"{base}/health", timeout=2).json().get("bundle"):
+                return process, base
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    process.terminate()
+    raise RuntimeError("the server did not come up in 10 minutes")
+
+
+# --- wrk --------------------------------------------------------------------------------------
+
+_DONE = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'WRKJSON {"requests": %d, "duration_us": %d, "p50_us": %d, "p95_us": %d, "p99_us": %d, '
+    .. '"errors": %d, "non2xx": %d}\\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(95),
+    latency:percentile(99), e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
+
+
+def lua_get(paths: list[str]) -> str:
+    table = ",".join(json.dumps(p) for p in paths)
+    return (
+        textwrap.dedent(
+            f"""
+        local paths = {{{table}}}
+        wrk.headers["X-API-Key"] = "{READ_KEY}"
+        math.randomseed(os.time())
+        request = function()
+          return wrk.format("GET", paths[math.random(#paths)])
+        end
+        """
+        )
+        + _DONE
+    )
+
+
+def lua_events(users: list[str], items: list[str], batch: int) -> str:
+    user_table = ",".join(json.dumps(u) for u in users)
+    item_table = ",".join(json.dumps(i) for i in items)
+    return (
+        textwrap.dedent(
+            f"""
+        local users = {{{user_table}}}
+        local items = {{{item_table}}}
+        local counter = 0
+        local prefix = tostring(os.time()) .. "-" .. tostring(math.random(1000000000))
+        wrk.method = "POST"
+        wrk.headers["X-API-Key"] = "{ADMIN_KEY}"
+        wrk.headers["Content-Type"] = "application/json"
+        setup = function(thread)
+          thread:set("tid", tostring(math.random(1000000000)))
+        end
+        request = function()
+          counter = counter + 1
+          local rows = {{}}
+          for j = 1, {batch} do
+            rows[j] = string.format(
+              '{{"event_id":"b%s-%s-%d-%d","user_id":"%s","item_id":"%s","type":"view"}}',
+              prefix, tid or "t", counter, j, users[math.random(#users)],
+              items[math.random(#items)])
+          end
+          local body = '{{"events":[' .. table.concat(rows, ",") .. ']}}'
+          return wrk.format(nil, "/v1/events", nil, body)
+        end
+        """
+        )
+        + _DONE
+    )
+
+
+def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) -> dict[str, Any]:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    before = load()
+    threads = min(2, concurrency)
+    done = subprocess.run(
+        [
+            "wrk",
+            f"-t{threads}",
+            f"-c{concurrency}",
+            f"-d{duration}s",
+            "--timeout",
+            "10s",
+            "-s",
+            handle.name,
+            base + path,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    Path(handle.name).unlink()
+    line = next(x for x in done.stdout.splitlines() if x.startswith("WRKJSON "))
+    raw = json.loads(line.removeprefix("WRKJSON "))
+    seconds = raw["duration_us"] / 1e6
+    return {
+        "concurrency": concurrency,
+        "rps": round(raw["requests"] / seconds, 1),
+        "p50_ms": round(raw["p50_us"] / 1000, 2),
+        "p95_ms": round(raw["p95_us"] / 1000, 2),
+        "p99_ms": round(raw["p99_us"] / 1000, 2),
+        "errors": raw["errors"] + raw["non2xx"],
+        "load_before": before,
+        "load_after": load(),
+    }
+
+
+# --- where one recommendation's time goes ------------------------------------------------------
+
+
+def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, float]:
+    """Median milliseconds of each step of Engine.recommend, in this process, one at a time."""
+    from shopmind.blend import model_parts
+    from shopmind.data.filters import ItemFilter
+    from shopmind.engine import Engine
+
+    with Store(f"sqlite:///{workdir / 'shop.sqlite'}") as store:
+        bundle = BundleStore(workdir).active()
+        assert bundle is not None
+        engine = Engine.load(bundle, store)
+        steps: dict[str, list[float]] = {}
+
+        def timed(name: str, fn: Any) -> Any:
+            start = time.perf_counter()
+            value = fn()
+            steps.setdefault(name, []).append((time.perf_counter() - start) * 1000)
+            return value
+
+        for user in users[:200]:
+            hist, _ = timed("history (store read)", lambda u=user: engine.history(u))
+            timed("filter mask", lambda: engine._allowed(ItemFilter()))
+            for name, model in engine.models.items():
+                timed(f"score {name}", lambda m=model, h=hist: m.score(h))
+            timed(
+                "blend (all models, normalised)",
+                lambda h=hist: model_parts(engine.models, engine.weights, h, engine.n_items),
+            )
+            timed("recommend, end to end", lambda u=user: engine.recommend(u, 10))
+        for item in items[:200]:
+            timed("similar_items, end to end", lambda i=item: engine.similar_items(i, 10))
+    return {name: round(float(np.median(v)), 2) for name, v in steps.items()}
+
+
+# --- the report -------------------------------------------------------------------------------
+
+
+def markdown(results: dict[str, list[dict[str, Any]]], facts: dict[str, Any]) -> str:
+    lines = [
+        "# Serving speed",
+        "",
+        f"Machine: {facts['machine']}. Tool: wrk {facts['wrk']} (C, closed loop, "
+        f"{facts['duration']} s per row, up to 2 client threads), on the same 2 cores as the "
+        "server: its own CPU use is part of the picture (see below).",
+        "",
+        f"Shop: {facts['store']}. Bundle {facts['bundle']}: models {facts['models']}, blend "
+        f"weights {facts['blend']} (no validation pass). Text vectors: {facts['text']}."
+        + (
+            " **Measured with the proposed content-model fix** (`has_text` cached instead of "
+            "recomputed over every item vector per call), applied in this benchmark's processes "
+            "only."
+            if facts["patched"]
+            else ""
+        ),
+        "",
+        "Server: `create_app` under uvicorn, one process (uvloop, httptools), API keys on, "
+        "SQLite store (WAL). Every recommendation is computed online: the shopper's last 100 "
+        "events are read from the store, every model scores the full catalogue, the scores are "
+        "normalised and blended, filtered, the purchased items excluded and explained.",
+        "",
+        "| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors "
+        "| load before → after |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for endpoint, rows in results.items():
+        for r in rows:
+            lines.append(
+                f"| {endpoint} | {r['concurrency']} | {r['rps']} | {r['p50_ms']} | "
+                f"{r['p95_ms']} | {r['p99_ms']} | {r['errors']} | "
+                f"{r['load_before'][0]} → {r['load_after'][0]} |"
+            )
+    batch = facts["batch"]
+    best_events = max((r["rps"] for r in results.get("events", [])), default=0.0)
+    lines += [
+        "",
+        f"Events are posted in batches of {batch}: the best events row is "
+        f"{best_events * batch:,.0f} events/s.",
+        "",
+        "## Where one recommendation's time goes",
+        "",
+        "Median ms per step, `Engine.recommend` called directly in the benchmark process (no "
+        "HTTP), one request at a time, 200 random shoppers:",
+        "",
+        "| step | ms |",
+        "| --- | ---: |",
+        *[f"| {k} | {v} |" for k, v in facts["profile"].items()],
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--users", type=int, default=50_000)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--concurrency", default="1,4,16,64")
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--text", choices=("encode", "random"), default="encode")
+    parser.add_argument("--endpoints", default="health,recommendations,similar,events")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--models", default="pop,itemknn,content", help="of pop,itemknn,content")
+    parser.add_argument(
+        "--store-from", type=Path, default=None, help="copy this SQLite shop instead of generating"
+    )
+    parser.add_argument(
+        "--results", default="serving", help="results file name (benchmarks/results/NAME.md)"
+    )
+    parser.add_argument(
+        "--patch-has-text",
+        action="store_true",
+        help="measure with the proposed content-model fix (has_text cached), this run only",
+    )
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.workdir, args.port, args.patch_has_text)
+        return
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: apt-get install -y wrk")
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shopmind-serving-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    facts = prepare(args, workdir)
+    with Store(f"sqlite:///{workdir / 'shop.sqlite'}") as store:
+        users = [u.id for u, _ in zip(store.iter_users(), range(args.users), strict=False)]
+        items = [i.id for i, _ in zip(store.iter_items(), range(args.items), strict=False)]
+    rng = random.Random(0)
+    users, items = (
+        rng.sample(users, min(2000, len(users))),
+        rng.sample(items, min(2000, len(items))),
+    )
+    scripts = {
+        "health": (lua_get(["/health"]), "/health"),
+        "recommendations": (
+            lua_get([f"/v1/users/{u}/recommendations?k=10" for u in users]),
+            "/v1/users",
+        ),
+        "similar": (lua_get([f"/v1/items/{i}/similar?k=10" for i in items]), "/v1/items"),
+        "events": (lua_events(users, items, args.batch), "/v1/events"),
+    }
+    if args.patch_has_text:
+        _cache_has_text()
+    server, base = start_server(workdir, args.patch_has_text)
+    log(f"server up at {base}")
+    results: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for endpoint in args.endpoints.split(","):
+            script, path = scripts[endpoint]
+            for c in (int(x) for x in args.concurrency.split(",")):
+                row = run_wrk(base, script, c, args.duration, path)
+                results.setdefault(endpoint, []).append(row)
+                log(f"{endpoint} c={c}: {row}")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    facts |= {
+        "machine": machine_summary(),
+        "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1],
+        "duration": args.duration,
+        "batch": args.batch,
+        "text": "seeded random unit vectors (stand-ins)" if args.text == "random" else "encoded",
+        "patched": args.patch_has_text,
+        "profile": profile(workdir, users, items),
+    }
+    log(f"profile: {facts['profile']}")
+    RESULTS.mkdir(exist_ok=True)
+    shape = {
+        e: [
+            {k: r[k] for k in ("concurrency", "rps", "p50_ms", "p95_ms", "p99_ms", "errors")}
+            for r in rows
+        ]
+        for e, rows in results.items()
+    }
+    write_json(RESULTS / f"{args.results}.json", shape)
+    (RESULTS / f"{args.results}.md").write_text(markdown(results, facts))
+    (RESULTS / f"{args.results}_details.json").write_text(
+        json.dumps({"facts": facts, "runs": results}, indent=2, default=str) + "\n"
+    )
+    log(f"wrote benchmarks/results/{args.results}.md and .json")
+
+
+if __name__ == "__main__":
+    main()

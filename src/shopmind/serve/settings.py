@@ -1,0 +1,79 @@
+"""The service's settings: one object, read from ``SHOPMIND_*`` environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from shopmind.config import data_home, default_store_url
+
+Keys = Annotated[list[str], NoDecode]
+
+
+class ServeSettings(BaseSettings):
+    """Where the data is, who may call what, and how big a request may be.
+
+    Keys come from ``SHOPMIND_READ_KEYS`` / ``SHOPMIND_ADMIN_KEYS`` (comma-separated). With no
+    key at all the API runs open, which ``shopmind serve`` allows only on a loopback address.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SHOPMIND_", extra="ignore")
+
+    #: The Store URL (``SHOPMIND_STORE_URL`` or ``SHOPMIND_STORE``; default: the home's SQLite).
+    store_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("store_url", "SHOPMIND_STORE_URL", "SHOPMIND_STORE"),
+    )
+    #: The shopmind home holding ``bundles/`` (default: $SHOPMIND_HOME, else ~/.shopmind).
+    home: Path | None = None
+    #: Keys that may read (recommendations, items, stats); admin keys may read too.
+    read_keys: Keys = Field(default_factory=list)
+    #: Keys that may write (items, users, events) and administer bundles.
+    admin_keys: Keys = Field(default_factory=list)
+    #: Rows per batch request (items, users, events) at most; past it: 413.
+    max_batch: int = Field(default=1_000, ge=1)
+    #: Request body size at most, in bytes; past it: 413.
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024)
+    #: Items per answer at most.
+    max_k: int = Field(default=100, ge=1)
+    #: The address ``shopmind serve`` binds (an open API is refused off loopback).
+    host: str = "127.0.0.1"
+    port: int = 8000
+    #: Bundles kept on disk after a retrain.
+    keep_bundles: int = Field(default=5, ge=1)
+
+    @field_validator("read_keys", "admin_keys", mode="before")
+    @classmethod
+    def _split(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def is_open(self) -> bool:
+        """True when no key is configured: every endpoint is public."""
+        return not (self.read_keys or self.admin_keys)
+
+    def resolved_home(self) -> Path:
+        return self.home if self.home is not None else data_home()
+
+    def resolved_store_url(self) -> str:
+        if self.store_url:
+            return self.store_url
+        if self.home is not None:
+            return f"sqlite:///{self.home / 'shopmind.sqlite'}"
+        return default_store_url()
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost / 127.0.0.0/8 / ::1."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,53 @@
+// A product page: details and "Similar items" (clicking one records a view, like the storefront).
+
+import { api, reportError } from "./api.js";
+import { byTestId, currentShopper, fillRow, formatCategory, formatPrice, el, swatch } from "./ui.js";
+
+const K = 12;
+const article = byTestId("product");
+const itemId = article.dataset.itemId;
+const userId = currentShopper();
+
+function showItem(item) {
+  document.title = `${item.title} · shopmind`;
+  byTestId("product-title").textContent = item.title || item.item_id;
+  byTestId("product-category").textContent = formatCategory(item.category);
+  byTestId("product-brand").textContent = item.brand ? `by ${item.brand}` : "";
+  byTestId("product-price").textContent = formatPrice(item.price, item.currency);
+  byTestId("product-availability").textContent =
+    item.available === false ? "Currently unavailable" : "In stock";
+  byTestId("product-description").textContent = item.description || "";
+  const attributes = Object.entries(item.attributes || {}).filter(
+    ([, value]) => value !== null && typeof value !== "object"
+  );
+  byTestId("product-attributes").replaceChildren(
+    ...attributes.flatMap(([name, value]) => [el("dt", {}, name), el("dd", {}, String(value))])
+  );
+  article.querySelector(".product-visual").style.background = swatch(item.category);
+}
+
+async function render() {
+  if (userId) {
+    byTestId("product-shopper").textContent = `· shopping as ${userId}`;
+    byTestId("back-to-storefront").href += `?user=${encodeURIComponent(userId)}`;
+  }
+  try {
+    showItem(await api(`/v1/items/${encodeURIComponent(itemId)}`));
+    article.dataset.state = "ready";
+  } catch (error) {
+    byTestId("product-title").textContent = error.status === 404 ? "No such product" : "…";
+    article.dataset.state = "error";
+    reportError(error, `cannot load product ${itemId}`);
+  }
+  const row = byTestId("row-similar");
+  try {
+    const similar = await api(`/v1/items/${encodeURIComponent(itemId)}/similar?k=${K}`);
+    fillRow(byTestId("row-similar-items"), byTestId("row-similar-reason"), similar, userId);
+    row.dataset.state = "ready";
+  } catch (error) {
+    row.dataset.state = "error";
+    reportError(error, "cannot load similar items");
+  }
+}
+
+await render();

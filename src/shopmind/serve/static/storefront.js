@@ -1,0 +1,142 @@
+// The storefront: pick a shopper, show "Recommended for you" and "Because you viewed …".
+
+import { api, notice, reportError } from "./api.js";
+import { byTestId, currentShopper, el, fillRow, productUrl, rememberShopper } from "./ui.js";
+
+const K = 12;
+const SHOPPERS_LISTED = 200;
+// What the row heading says about the shopper's latest event, by event type.
+const VERBS = {
+  view: "viewed",
+  click: "viewed",
+  add_to_cart: "added to your cart",
+  wishlist: "saved",
+  purchase: "bought",
+  rating: "rated",
+};
+
+const select = byTestId("shopper-select");
+let rendering = 0;
+
+async function loadShoppers() {
+  const chosen = currentShopper();
+  try {
+    const answer = await api(`/v1/users?limit=${SHOPPERS_LISTED}&offset=0`);
+    const ids = answer.users.map((u) => u.user_id);
+    if (chosen && !ids.includes(chosen)) ids.unshift(chosen);
+    select.append(...ids.map((id) => el("option", { value: id }, id)));
+    byTestId("shopper-info").textContent =
+      answer.total > answer.users.length
+        ? `${answer.total.toLocaleString()} shoppers (the first ${answer.users.length} listed)`
+        : `${answer.total.toLocaleString()} shoppers`;
+  } catch (error) {
+    reportError(error, "cannot list the shoppers");
+  }
+  if (chosen) select.value = chosen;
+  select.dataset.state = "ready";
+}
+
+function setRowState(row, state) {
+  row.dataset.state = state;
+}
+
+async function renderRecommended(userId) {
+  const row = byTestId("row-recommended");
+  setRowState(row, "loading");
+  row.hidden = false;
+  const answer = await api(
+    `/v1/users/${encodeURIComponent(userId)}/recommendations?k=${K}`
+  );
+  fillRow(byTestId("row-recommended-items"), byTestId("row-recommended-reason"), answer, userId);
+  row.dataset.bundle = answer.bundle || "";
+  setRowState(row, "ready");
+}
+
+async function renderBecause(userId, events) {
+  const row = byTestId("row-because");
+  const last = events.find((e) => e.item_id && VERBS[e.type]);
+  if (!last) {
+    row.hidden = true;
+    row.dataset.itemId = "";
+    setRowState(row, "empty");
+    return;
+  }
+  setRowState(row, "loading");
+  const [item, similar] = await Promise.all([
+    api(`/v1/items/${encodeURIComponent(last.item_id)}`).catch(() => ({ item_id: last.item_id })),
+    api(`/v1/items/${encodeURIComponent(last.item_id)}/similar?k=${K}`),
+  ]);
+  const title = byTestId("row-because-title");
+  title.replaceChildren(
+    `Because you ${VERBS[last.type]} `,
+    el("a", { href: productUrl(last.item_id, userId), dataset: { testid: "row-because-item" } },
+      item.title || last.item_id)
+  );
+  row.dataset.itemId = last.item_id;
+  fillRow(byTestId("row-because-items"), byTestId("row-because-reason"), similar, userId);
+  row.hidden = false;
+  setRowState(row, "ready");
+}
+
+async function renderHistory(events) {
+  const row = byTestId("row-history");
+  const recent = events.filter((e) => e.item_id).slice(0, 5);
+  const titles = await Promise.all(
+    recent.map((e) =>
+      api(`/v1/items/${encodeURIComponent(e.item_id)}`)
+        .then((item) => item.title || e.item_id)
+        .catch(() => e.item_id)
+    )
+  );
+  byTestId("history-list").replaceChildren(
+    ...recent.map((e, i) =>
+      el("li", { dataset: { testid: "history-event", itemId: e.item_id, type: e.type } },
+        el("span", { class: "event-type" }, e.type.replaceAll("_", " ")), " ", titles[i],
+        e.timestamp ? el("span", { class: "muted" }, ` · ${new Date(e.timestamp).toLocaleString()}`) : null)
+    )
+  );
+  row.hidden = recent.length === 0;
+}
+
+async function render() {
+  const userId = select.value;
+  const run = ++rendering;
+  notice("");
+  byTestId("storefront-hint").hidden = Boolean(userId);
+  for (const id of ["row-recommended", "row-because", "row-history"]) {
+    if (!userId) byTestId(id).hidden = true;
+  }
+  if (!userId) return;
+  document.body.dataset.render = "loading";
+  try {
+    const history = await api(`/v1/users/${encodeURIComponent(userId)}/events?limit=50`);
+    if (run !== rendering) return;
+    await Promise.all([
+      renderRecommended(userId),
+      renderBecause(userId, history.events),
+      renderHistory(history.events),
+    ]);
+  } catch (error) {
+    reportError(error, "cannot load the recommendations");
+  }
+  // Tests (and anyone watching) can tell a finished drawing of the latest shopper from a stale one.
+  if (run === rendering) document.body.dataset.render = "ready";
+}
+
+select.addEventListener("change", () => {
+  rememberShopper(select.value);
+  const url = new URL(window.location.href);
+  if (select.value) url.searchParams.set("user", select.value);
+  else url.searchParams.delete("user");
+  window.history.replaceState(null, "", url);
+  render();
+});
+
+// Coming back with the browser's Back button may restore the page from its cache: the shopper's
+// rows must reflect the view they just made, so draw them again.
+window.addEventListener("pageshow", (event) => {
+  if (event.persisted) render();
+});
+
+await loadShoppers();
+await render();

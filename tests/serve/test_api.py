@@ -1,0 +1,173 @@
+"""The HTTP API: auth, validation, limits, and the catalogue / events / privacy endpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+READ, ADMIN = "read-key", "admin-key"
+Shop = Any
+ClientFor = Callable[..., TestClient]
+
+
+def _event(n: int, user: str = "api-shopper", item: str = "i00001", **extra: Any) -> dict[str, Any]:
+    return {
+        "event_id": f"api-{user}-{n}",
+        "user_id": user,
+        "item_id": item,
+        "type": "view",
+        **extra,
+    }
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("GET", "/v1/users/u00001/recommendations", None),
+        ("GET", "/v1/items/i00001/similar", None),
+        ("GET", "/v1/stats", None),
+        ("POST", "/v1/events", {"events": []}),
+        ("POST", "/v1/admin/rollback", None),
+    ],
+)
+def test_every_v1_route_needs_a_key(
+    own_shop: Shop, client_for: ClientFor, method: str, path: str, body: Any
+) -> None:
+    with client_for(own_shop, read_keys=[READ], admin_keys=[ADMIN]) as client:
+        missing = client.request(method, path, json=body)
+        wrong = client.request(method, path, json=body, headers={"X-API-Key": "nope"})
+    assert missing.status_code == 401, missing.text
+    assert "X-API-Key" in missing.json()["detail"]
+    assert wrong.status_code == 403, wrong.text
+
+
+def test_read_key_reads_but_does_not_write_and_admin_key_does_both(
+    own_shop: Shop, client_for: ClientFor
+) -> None:
+    with client_for(own_shop, read_keys=[READ], admin_keys=[ADMIN]) as client:
+        read = {"X-API-Key": READ}
+        admin = {"X-API-Key": ADMIN}
+        assert client.get("/v1/users/u00001/recommendations", headers=read).status_code == 200
+        assert client.get("/v1/users/u00001/recommendations", headers=admin).status_code == 200
+        events = {"events": [_event(1)]}
+        assert client.post("/v1/events", json=events, headers=read).status_code == 403
+        assert client.post("/v1/events", json=events, headers=admin).status_code == 200
+        # Health stays public: load balancers probe it without keys.
+        assert client.get("/health").status_code == 200
+
+
+def test_a_bad_row_rejects_the_batch_naming_row_and_field(api: TestClient) -> None:
+    good, bad = _event(1, user="v"), _event(2, user="v", type="teleport")
+    answer = api.post("/v1/events", json={"events": [good, bad]})
+    assert answer.status_code == 422
+    assert [e["loc"] for e in answer.json()["detail"]] == [["body", "events", 1, "type"]]
+    assert "teleport" in answer.json()["detail"][0]["msg"]
+    assert api.get("/v1/users/v/events").json()["events"] == []  # nothing half-landed
+
+    no_item = api.post(
+        "/v1/events", json={"events": [good, {**good, "event_id": "x", "item_id": None}]}
+    )
+    assert no_item.status_code == 422
+    assert no_item.json()["detail"][0]["loc"] == ["body", "events", 1, "item_id"]
+
+    schema = api.post("/v1/events", json={"events": [good, {"event_id": "y", "type": "view"}]})
+    assert schema.status_code == 422
+    assert ["body", "events", 1, "user_id"] in [e["loc"] for e in schema.json()["detail"]]
+
+    items = api.post(
+        "/v1/items", json={"items": [{"item_id": "ok"}, {"item_id": "neg", "price": -3}]}
+    )
+    assert items.status_code == 422
+    assert items.json()["detail"][0]["loc"] == ["body", "items", 1, "price"]
+
+
+def test_batches_and_bodies_past_the_limits_are_413(own_shop: Shop, client_for: ClientFor) -> None:
+    with client_for(own_shop, max_batch=3, max_body_bytes=4096) as client:
+        rows = [_event(n, user="limits") for n in range(4)]
+        too_many = client.post("/v1/events", json={"events": rows})
+        assert too_many.status_code == 413
+        assert "at most 3" in too_many.json()["detail"]
+        assert client.post("/v1/events", json={"events": rows[:3]}).status_code == 200
+        big = {"items": [{"item_id": "big", "description": "x" * 5000}]}
+        assert client.post("/v1/items", json=big).status_code == 413
+        assert client.get("/v1/items/big").status_code == 404
+
+
+def test_events_are_idempotent_on_their_id(api: TestClient) -> None:
+    rows = [_event(n, user="idem") for n in range(5)]
+    assert api.post("/v1/events", json={"events": rows}).json() == {"accepted": 5, "duplicates": 0}
+    again = api.post("/v1/events", json={"events": [*rows, _event(9, user="idem")]}).json()
+    assert again == {"accepted": 1, "duplicates": 5}
+    assert len(api.get("/v1/users/idem/events").json()["events"]) == 6
+
+
+def test_user_events_come_newest_first_with_titles(api: TestClient) -> None:
+    rows = [
+        _event(n, user="order", item=f"i{n:05d}", timestamp=f"2024-05-0{n + 1}T10:00:00Z")
+        for n in range(3)
+    ]
+    api.post("/v1/events", json={"events": rows})
+    events = api.get("/v1/users/order/events", params={"limit": 2}).json()["events"]
+    assert [e["item_id"] for e in events] == ["i00002", "i00001"]
+    assert all(e["title"] for e in events)
+
+
+def test_items_and_users_upsert_get_list_delete(api: TestClient) -> None:
+    item = {
+        "item_id": "crud-1",
+        "title": "Zebra Striped Umbrella",
+        "category": "Outdoor > Rain Gear",
+        "brand": "Brolly",
+        "price": 12.5,
+        "attributes": {"image": "https://example.com/u.png"},
+    }
+    assert api.post("/v1/items", json={"items": [item]}).json()["upserted"] == 1
+    got = api.get("/v1/items/crud-1").json()
+    assert got["category"] == ["Outdoor", "Rain Gear"]
+    assert got["image"] == "https://example.com/u.png"
+    page = api.get("/v1/items", params={"q": "zebra striped"}).json()
+    assert [i["item_id"] for i in page["items"]] == ["crud-1"] and page["total"] == 1
+    by_category = api.get("/v1/items", params={"category": "Rain Gear", "limit": 5}).json()
+    assert by_category["total"] == 1
+    assert api.delete("/v1/items/crud-1").status_code == 200
+    assert api.get("/v1/items/crud-1").status_code == 404
+    assert api.delete("/v1/items/crud-1").status_code == 404
+
+    user = {"user_id": "crud-u", "attributes": {"tier": "gold"}}
+    assert api.post("/v1/users", json={"users": [user]}).json()["upserted"] == 1
+    assert api.get("/v1/users/crud-u").json()["attributes"] == {"tier": "gold"}
+    everyone = api.get("/v1/users", params={"limit": 1000}).json()
+    assert "crud-u" in [u["user_id"] for u in everyone["users"]]
+    assert everyone["total"] == len(everyone["users"])
+    assert api.get("/v1/users/nobody-at-all").status_code == 404
+
+
+def test_stats_count_the_shop(api: TestClient) -> None:
+    stats = api.get("/v1/stats").json()
+    assert stats["items"] == 300 and stats["users"] == 250
+    assert sum(stats["events_by_type"].values()) == stats["events"]
+    assert sum(d["count"] for d in stats["events_by_day"]) == stats["events"]
+    assert stats["top_categories"][0]["items"] >= stats["top_categories"][-1]["items"] > 0
+
+
+def test_health_metrics_and_docs(api: TestClient, shop: Shop) -> None:
+    assert api.get("/health").json() == {"status": "ok", "bundle": shop.bundle}
+    api.get("/v1/users/u00001/recommendations")
+    metrics = api.get("/metrics")
+    assert metrics.status_code == 200
+    assert 'route="/v1/users/{user_id}/recommendations"' in metrics.text
+    assert "shopmind_request_seconds_bucket" in metrics.text
+    assert api.get("/docs").status_code == 200
+    paths = api.get("/openapi.json").json()["paths"]
+    assert "/v1/users/{user_id}/recommendations" in paths and "/v1/events" in paths
+
+
+def test_open_mode_warns_at_start(
+    own_shop: Shop, client_for: ClientFor, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("WARNING"), client_for(own_shop) as client:
+        assert client.get("/v1/stats").status_code == 200
+    assert "running open" in caplog.text

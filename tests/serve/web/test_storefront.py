@@ -1,0 +1,177 @@
+"""The storefront in headless Chromium: a click is a stored view event that changes the rows."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+
+from shopmind.catalog.store import Store
+
+from .conftest import TrainedShop
+
+
+def _cards(page: Any, row: str) -> list[dict[str, str]]:
+    """The product cards of a row, in order: item id, title and reason."""
+    cards: list[dict[str, str]] = page.eval_on_selector_all(
+        f'[data-testid="{row}-items"] [data-testid="product-card"]',
+        """cards => cards.map(c => ({
+            item_id: c.dataset.itemId,
+            title: c.querySelector('[data-testid="card-title"]').textContent,
+            reason: (c.querySelector('[data-testid="card-reason"]') || {}).textContent || "",
+        }))""",
+    )
+    return cards
+
+
+def _open_storefront(page: Any, base_url: str, user_id: str) -> None:
+    page.goto(base_url + "/")
+    page.wait_for_selector('[data-testid="shopper-select"][data-state="ready"]')
+    page.select_option('[data-testid="shopper-select"]', user_id)
+    page.wait_for_selector('body[data-render="ready"]')
+
+
+def _shopper_with_history(api: httpx.Client) -> str:
+    """The first listed shopper who has item events (so their rows are personal)."""
+    for user in api.get("/v1/users", params={"limit": 50}).json()["users"]:
+        events = api.get(f"/v1/users/{user['user_id']}/events", params={"limit": 5}).json()
+        if any(e.get("item_id") for e in events["events"]):
+            return str(user["user_id"])
+    raise AssertionError("no shopper with item events among the first 50")
+
+
+def test_shopper_picker_lists_the_shoppers_of_the_api(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    page.goto(base_url + "/")
+    page.wait_for_selector('[data-testid="shopper-select"][data-state="ready"]')
+    options = page.eval_on_selector_all(
+        '[data-testid="shopper-select"] option', "os => os.map(o => o.value).filter(Boolean)"
+    )
+    listed = api.get("/v1/users", params={"limit": 200}).json()
+    assert options == [u["user_id"] for u in listed["users"]]
+    assert page.is_visible('[data-testid="storefront-hint"]')
+    assert not page.is_visible('[data-testid="row-recommended"]')
+
+
+def test_clicking_a_product_stores_a_view_and_changes_the_rows(
+    page: Any, base_url: str, api: httpx.Client, trained_shop: TrainedShop
+) -> None:
+    user = _shopper_with_history(api)
+    _open_storefront(page, base_url, user)
+
+    before = _cards(page, "row-recommended")
+    expected = api.get(f"/v1/users/{user}/recommendations", params={"k": 12}).json()
+    assert [c["item_id"] for c in before] == [i["item_id"] for i in expected["items"]]
+    assert all(c["reason"] for c in before), "every recommended item shows its reason"
+    because_before = page.get_attribute('[data-testid="row-because"]', "data-item-id")
+    events = api.get(f"/v1/users/{user}/events", params={"limit": 50}).json()["events"]
+    assert because_before == next(e["item_id"] for e in events if e.get("item_id"))
+
+    # Click a recommended product the shopper's rows are not already about.
+    clicked = next(c for c in before if c["item_id"] != because_before)
+    page.click(f'[data-testid="row-recommended-items"] [data-item-id="{clicked["item_id"]}"]')
+
+    # The product page: its details and similar items (never the product itself).
+    page.wait_for_url(re.compile(r"/product/"))
+    page.wait_for_selector('[data-testid="product"][data-state="ready"]')
+    page.wait_for_selector('[data-testid="row-similar"][data-state="ready"]')
+    assert page.text_content('[data-testid="product-title"]') == clicked["title"]
+    similar = _cards(page, "row-similar")
+    assert similar, "the product page shows similar items"
+    assert clicked["item_id"] not in {c["item_id"] for c in similar}
+    api_similar = api.get(f"/v1/items/{clicked['item_id']}/similar", params={"k": 12}).json()
+    assert [c["item_id"] for c in similar] == [i["item_id"] for i in api_similar["items"]]
+
+    # The click was stored as a view event: through the API and in the store itself.
+    newest = api.get(f"/v1/users/{user}/events", params={"limit": 1}).json()["events"][0]
+    assert (newest["item_id"], newest["type"]) == (clicked["item_id"], "view")
+    with Store(trained_shop.store_url) as store:
+        stored = store.user_events(user)
+    assert any(e.id == newest["event_id"] and e.item_id == clicked["item_id"] for e in stored)
+
+    # Back on the storefront the rows are about the product just viewed.
+    page.go_back()
+    page.wait_for_selector(
+        f'[data-testid="row-because"][data-item-id="{clicked["item_id"]}"][data-state="ready"]'
+    )
+    page.wait_for_selector('body[data-render="ready"]')
+    title = page.text_content('[data-testid="row-because-title"]')
+    assert title == f"Because you viewed {clicked['title']}"
+    because = _cards(page, "row-because")
+    assert [c["item_id"] for c in because] == [c["item_id"] for c in similar]
+    after = _cards(page, "row-recommended")
+    assert after, "the shopper still gets recommendations"
+    reasons_mention = any(clicked["title"] in c["reason"] for c in after)
+    assert [c["item_id"] for c in after] != [c["item_id"] for c in before] or reasons_mention
+    history = page.eval_on_selector_all(
+        '[data-testid="history-event"]', "li => li.map(e => [e.dataset.itemId, e.dataset.type])"
+    )
+    assert history[0] == [clicked["item_id"], "view"]
+
+
+def test_a_second_click_on_the_product_page_moves_the_rows_on(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    user = _shopper_with_history(api)
+    _open_storefront(page, base_url, user)
+    first = _cards(page, "row-recommended")[0]
+    page.click(f'[data-testid="row-recommended-items"] [data-item-id="{first["item_id"]}"]')
+    page.wait_for_selector('[data-testid="row-similar"][data-state="ready"]')
+    second = _cards(page, "row-similar")[0]
+    page.click(f'[data-testid="row-similar-items"] [data-item-id="{second["item_id"]}"]')
+    page.wait_for_url(re.compile(re.escape(f"/product/{second['item_id']}")))
+    page.wait_for_selector('[data-testid="product"][data-state="ready"]')
+
+    page.click('[data-testid="back-to-storefront"]')
+    page.wait_for_selector(
+        f'[data-testid="row-because"][data-item-id="{second["item_id"]}"][data-state="ready"]'
+    )
+    assert page.input_value('[data-testid="shopper-select"]') == user
+    events = api.get(f"/v1/users/{user}/events", params={"limit": 2}).json()["events"]
+    assert [e["item_id"] for e in events] == [second["item_id"], first["item_id"]]
+
+
+def test_event_ids_are_uuids_with_or_without_crypto_random_uuid(page: Any, base_url: str) -> None:
+    page.goto(base_url + "/")
+    ids = page.evaluate(
+        """async () => {
+            const { newEventId } = await import("/static/api.js");
+            const secure = [newEventId(), newEventId()];
+            crypto.randomUUID = undefined;  // as in an insecure (non-loopback http) context
+            const fallback = [newEventId(), newEventId()];
+            return { secure, fallback };
+        }"""
+    )
+    uuid4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+    for pair in (ids["secure"], ids["fallback"]):
+        assert all(uuid4.match(i) for i in pair), pair
+        assert pair[0] != pair[1]
+
+
+def test_the_page_asks_for_a_key_when_the_api_answers_401_and_uses_it(
+    page: Any, keyed_url: str
+) -> None:
+    from .conftest import READ_KEY
+
+    page.goto(keyed_url + "/")
+    page.wait_for_selector('[data-testid="key-panel"]', state="visible")
+    assert "401" in page.text_content('[data-testid="key-message"]')
+    assert (
+        page.eval_on_selector_all('[data-testid="shopper-select"] option', "os => os.length") == 1
+    )
+
+    page.fill('[data-testid="key-input"]', READ_KEY)
+    with page.expect_navigation():
+        page.click('[data-testid="key-save"]')
+    page.wait_for_selector('[data-testid="shopper-select"][data-state="ready"]')
+    assert page.eval_on_selector_all('[data-testid="shopper-select"] option', "os => os.length") > 1
+    assert not page.is_visible('[data-testid="key-panel"]')
+    assert page.evaluate("localStorage.getItem('shopmind.apiKey')") == READ_KEY
+
+    # A key the API does not accept is reported as such.
+    page.evaluate("localStorage.setItem('shopmind.apiKey', 'not-a-key')")
+    page.reload()
+    page.wait_for_selector('[data-testid="key-panel"]', state="visible")
+    assert "403" in page.text_content('[data-testid="key-message"]')
