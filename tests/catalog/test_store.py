@@ -306,3 +306,26 @@ def refusing_port() -> Iterator[int]:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         yield int(sock.getsockname()[1])
+
+
+def test_a_store_made_before_the_history_index_gets_it_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:  # as a store from before the index existed
+        conn.execute("DROP INDEX ix_events_user_time")
+
+    def indexes() -> set[str]:
+        with sqlite3.connect(path) as conn:
+            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'").fetchall()
+        return {name for (name,) in rows}
+
+    assert "ix_events_user_time" not in indexes()
+    Store(f"sqlite:///{path}").close()
+    assert "ix_events_user_time" in indexes()
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM events WHERE user_id = 'u' "
+            "ORDER BY timestamp DESC, seq DESC LIMIT 100"
+        ).fetchall()
+    assert any("ix_events_user_time" in str(row) for row in plan), plan
+    assert not any("TEMP B-TREE" in str(row) for row in plan), "no sort of a shopper's events"

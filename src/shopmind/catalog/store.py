@@ -45,6 +45,8 @@ class Store:
         try:
             with database_errors(self._url):
                 t.metadata.create_all(self._engine)
+                for index in t.events.indexes:  # a store made before an index was added
+                    index.create(self._engine, checkfirst=True)
         except BaseException:
             self._engine.dispose()
             raise
