@@ -126,28 +126,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _cache_has_text() -> None:
-    """The proposed content-model fix, applied in this process only: its ``has_text`` mask is
-    recomputed over every item vector on every call (most of a 100k-item score); keep it."""
-    import shopmind.models.content as content
-
-    def has_text(self: Any) -> np.ndarray:
-        key = (id(self.item_vectors), len(self.item_vectors))
-        if getattr(self, "_has_text_key", None) != key:
-            self._has_text_mask = np.abs(self.item_vectors).sum(axis=1) > 0
-            self._has_text_key = key
-        mask: np.ndarray = self._has_text_mask
-        return mask
-
-    content.ContentRecommender.has_text = property(has_text)  # type: ignore[method-assign,assignment]
-
-
-def serve(workdir: Path, port: int, patch: bool) -> None:
+def serve(workdir: Path, port: int) -> None:
     """Run the app (subprocess entry point)."""
     import uvicorn
-
-    if patch:
-        _cache_has_text()
 
     from shopmind.serve.app import create_app
     from shopmind.serve.settings import ServeSettings
@@ -163,12 +144,12 @@ def serve(workdir: Path, port: int, patch: bool) -> None:
     )
 
 
-def start_server(workdir: Path, patch: bool) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     logfile = (workdir / "server.log").open("wb")
     command = [sys.executable, __file__, "--serve", "--workdir", str(workdir), "--port", str(port)]
     process = subprocess.Popen(
-        [*command, "--patch-has-text"] if patch else command,
+        command,
         stdout=logfile,
         stderr=subprocess.STDOUT,
     )
@@ -337,14 +318,7 @@ def markdown(results: dict[str, list[dict[str, Any]]], facts: dict[str, Any]) ->
         "server: its own CPU use is part of the picture (see below).",
         "",
         f"Shop: {facts['store']}. Bundle {facts['bundle']}: models {facts['models']}, blend "
-        f"weights {facts['blend']} (no validation pass). Text vectors: {facts['text']}."
-        + (
-            " **Measured with the proposed content-model fix** (`has_text` cached instead of "
-            "recomputed over every item vector per call), applied in this benchmark's processes "
-            "only."
-            if facts["patched"]
-            else ""
-        ),
+        f"weights {facts['blend']} (no validation pass). Text vectors: {facts['text']}.",
         "",
         "Server: `create_app` under uvicorn, one process (uvloop, httptools), API keys on, "
         "SQLite store (WAL). Every recommendation is computed online: the shopper's last 100 "
@@ -400,16 +374,11 @@ def main() -> None:
     parser.add_argument(
         "--results", default="serving", help="results file name (benchmarks/results/NAME.md)"
     )
-    parser.add_argument(
-        "--patch-has-text",
-        action="store_true",
-        help="measure with the proposed content-model fix (has_text cached), this run only",
-    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.workdir, args.port, args.patch_has_text)
+        serve(args.workdir, args.port)
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -433,9 +402,7 @@ def main() -> None:
         "similar": (lua_get([f"/v1/items/{i}/similar?k=10" for i in items]), "/v1/items"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
-    if args.patch_has_text:
-        _cache_has_text()
-    server, base = start_server(workdir, args.patch_has_text)
+    server, base = start_server(workdir)
     log(f"server up at {base}")
     results: dict[str, list[dict[str, Any]]] = {}
     try:
@@ -454,7 +421,6 @@ def main() -> None:
         "duration": args.duration,
         "batch": args.batch,
         "text": "seeded random unit vectors (stand-ins)" if args.text == "random" else "encoded",
-        "patched": args.patch_has_text,
         "profile": profile(workdir, users, items),
     }
     log(f"profile: {facts['profile']}")
