@@ -72,12 +72,17 @@ class Blend:
 
 def validate_blend(
     data: Dataset, config: TrainConfig
-) -> tuple[dict[str, dict[str, float]], dict[str, float]]:
-    """Validation metrics of every model and of the blend, and the blend weights.
+) -> tuple[dict[str, dict[str, float]], dict[str, float], dict[str, Any]]:
+    """Validation metrics of every model and of the blend, the blend weights, and the
+    similar-items blend.
 
     Each model is fitted on a leave-last-out training part (targets: ``config.target_types``,
     else any item event) and ranks every item for a sample of validation shoppers. The
     weights are proportional to validation NDCG@k (the first k); equal when all are zero.
+    The similar items built from those models pick their text / co-interaction weight by
+    NDCG@10 of each validation shopper's next item among their last item's similar items
+    (:func:`~shopmind.models.similar.tune_blend`): ``{"weight", "ndcg@10_by_weight"}``, or
+    ``{}`` when there is nothing to tune.
     """
     from shopmind.evaluation.evaluator import evaluate
     from shopmind.models.registry import make_model
@@ -89,7 +94,7 @@ def validate_blend(
         split = leave_last_out(data)
     if len(split.valid) == 0:
         log.warning("no shopper has the 3 events validation needs; using equal blend weights")
-        return {}, equal
+        return {}, equal, {}
     valid = _sample(split.valid, config.max_validation_rows)
     ks = tuple(config.ks)
     fitted = {name: make_model(name, **config.models[name]).fit(split.train) for name in names}
@@ -105,7 +110,20 @@ def validate_blend(
     total = sum(max(metrics[n][key], 0.0) for n in names)
     weights = {n: round(max(metrics[n][key], 0.0) / total, 4) for n in names} if total else equal
     metrics["blend"] = measure(Blend(fitted, weights))
-    return metrics, weights
+    return metrics, weights, _tune_similar(fitted, split.train.n_items, valid)
+
+
+def _tune_similar(
+    fitted: Mapping[str, Recommender], n_items: int, valid: EvalSet
+) -> dict[str, Any]:
+    from shopmind.models.similar import tune_blend
+
+    similar = build_similar(fitted, n_items)
+    if similar is None or similar.co_similarity.nnz == 0 or not similar.has_text.any():
+        return {}  # one source only: there is no weight to choose
+    best, by_weight = tune_blend(similar, valid)
+    scores = {str(w): round(v, 4) for w, v in by_weight.items()}
+    return {"weight": best, "ndcg@10_by_weight": scores}
 
 
 def _sample(rows: EvalSet, limit: int, seed: int = 0) -> EvalSet:
@@ -115,8 +133,11 @@ def _sample(rows: EvalSet, limit: int, seed: int = 0) -> EvalSet:
     return EvalSet(rows.users[chosen], rows.histories.take(chosen), rows.targets[chosen])
 
 
-def build_similar(models: Mapping[str, Recommender], n_items: int) -> SimilarItems | None:
-    """Similar items from the text vectors and the co-interaction similarity the models hold."""
+def build_similar(
+    models: Mapping[str, Recommender], n_items: int, blend: float = 0.5
+) -> SimilarItems | None:
+    """Similar items from the text vectors and the co-interaction similarity the models hold;
+    ``blend`` is the co-interaction weight (validation chooses it: :func:`validate_blend`)."""
     vectors = next((m.item_vectors for m in models.values() if hasattr(m, "item_vectors")), None)
     co = next(
         (
@@ -130,4 +151,4 @@ def build_similar(models: Mapping[str, Recommender], n_items: int) -> SimilarIte
         return None
     if vectors is None:  # no text: the index holds placeholders only, co-interaction answers
         vectors = np.zeros((n_items, 1), dtype=np.float32)
-    return SimilarItems.build(vectors, co)
+    return SimilarItems.build(vectors, co, blend=blend)

@@ -139,16 +139,17 @@ def train(
         progress.advance(task)
         metrics: dict[str, dict[str, float]] = {}
         weights = {name: 1.0 / len(config.models) for name in config.models}
+        similar_blend: dict[str, Any] = {}
         if config.validate_models:
             progress.update(task, description="validating the models")
-            metrics, weights = validate_blend(data, config)
+            metrics, weights, similar_blend = validate_blend(data, config)
         models = {}
         for name, params in config.models.items():
             progress.update(task, description=f"fitting {name}")
             models[name] = make_model(name, **params).fit(data)
             progress.advance(task)
         progress.update(task, description="indexing similar items")
-        similar = build_similar(models, data.n_items)
+        similar = build_similar(models, data.n_items, similar_blend.get("weight", 0.5))
         manifest = {
             "format": 1,
             "version": new_version(str(data.stats())),
@@ -157,6 +158,7 @@ def train(
             "data": data.stats() | {"store": store.safe_url},
             "models": list(models),
             "blend": weights,
+            "similar_blend": similar_blend,
             "metrics": metrics,
             "libraries": library_versions(),
         }

@@ -39,6 +39,11 @@ def test_bundles_list_their_models_metrics_and_which_is_active(api: TestClient, 
     # Validation chose the weights: the best model by NDCG@10 weighs most.
     best = max(("pop", "itemknn", "content"), key=lambda m: manifest["metrics"][m]["ndcg@10"])
     assert max(manifest["blend"], key=manifest["blend"].get) == best
+    # The similar items' text / co-interaction weight too, and it is the one served.
+    tuned = manifest["similar_blend"]
+    scores = tuned["ndcg@10_by_weight"]
+    assert len(scores) == 6 and scores[str(tuned["weight"])] == max(scores.values())
+    assert api.app.state.engine.similar.blend == tuned["weight"]  # type: ignore[attr-defined]
     assert {"numpy", "shopmind"} <= set(manifest["libraries"])
     assert manifest["data"]["items"] == 300
 
