@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import ValidationError
 
 from shopmind.data.filters import ItemFilter
@@ -51,6 +51,10 @@ def item_filter(
         ) from None
 
 
+#: The filters of both answers, parsed once from the query string.
+Rules = Annotated[ItemFilter, Depends(item_filter)]
+
+
 def _items(engine: Engine, answer: Answer) -> list[AnsweredItem]:
     return [
         AnsweredItem(
@@ -65,18 +69,12 @@ def recommendations(
     user_id: str,
     engine: EngineDep,
     service: ServiceDep,
+    rules: Rules,
     k: Annotated[int, Query(ge=1)] = 10,
     exclude: Literal["purchased", "seen", "none"] = "purchased",
-    category: Categories = None,
-    exclude_category: Annotated[list[str] | None, Query()] = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    brand: Annotated[list[str] | None, Query()] = None,
-    available_only: bool = True,
 ) -> Recommendations:
     """The shopper's top-k, from their history as it is now; an unknown shopper gets trending
     items (said in ``reason``), and a filter nothing passes gives an empty list and a reason."""
-    rules = item_filter(category, exclude_category, min_price, max_price, brand, available_only)
     answer = engine.recommend(user_id, min(k, service.settings.max_k), rules, exclude)
     return Recommendations(
         user_id=user_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
@@ -88,16 +86,10 @@ def similar_items(
     item_id: str,
     engine: EngineDep,
     service: ServiceDep,
+    rules: Rules,
     k: Annotated[int, Query(ge=1)] = 10,
-    category: Categories = None,
-    exclude_category: Annotated[list[str] | None, Query()] = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    brand: Annotated[list[str] | None, Query()] = None,
-    available_only: bool = True,
 ) -> SimilarItemsOut:
     """Items like this one: its text neighbours blended with what shoppers chose with it."""
-    rules = item_filter(category, exclude_category, min_price, max_price, brand, available_only)
     try:
         answer = engine.similar_items(item_id, min(k, service.settings.max_k), rules)
     except KeyError:
