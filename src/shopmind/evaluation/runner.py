@@ -14,6 +14,7 @@ from shopmind.catalog.formats import read_benchmark
 from shopmind.data.dataset import Dataset
 from shopmind.data.split import Split, as_given
 from shopmind.evaluation.evaluator import EvalResult, evaluate
+from shopmind.models.base import Holdout
 from shopmind.models.registry import make_model
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ GRIDS: dict[str, Grid | list[Grid]] = {
         "seen": ["keep", "demote"],
     },
     "content": {
-        "recency_decay": [0.0, 0.3, 1.0],
+        "recency_decay": [0.3, 1.0],
         "interests": [1, 3],
+        "whiten": [0, 256],
         "seen": ["keep", "demote"],
     },
     "als": {
@@ -68,6 +70,9 @@ GRIDS: dict[str, Grid | list[Grid]] = {
         "alpha": [2.0, 10.0],
         "seen": ["keep", "demote"],
     },
+    # Each trial trains for minutes: few points. Ids only here (Beauty has no text);
+    # benchmarks/sequential.py runs the text-aware settings per dataset.
+    "sasrec": {"dim": [64, 128], "seen": ["demote"]},
 }
 
 
@@ -120,7 +125,8 @@ def run_model(
     for point in points:
         params = {**(fixed or {}), **point}
         start = time.perf_counter()
-        model = make_model(name, **params).fit(split.train)
+        # Models trained by epochs watch the validation rows to stop early (others ignore them).
+        model = make_model(name, **params).fit(split.train, Holdout(split.valid, mask_history))
         seconds = time.perf_counter() - start
         valid = evaluate(model, split.valid, ks=ks, mask_history=mask_history)
         value = valid.metrics[select_by]

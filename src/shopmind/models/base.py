@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
+from shopmind.data.split import EvalSet
 
 FORMAT_VERSION = 1
 
@@ -34,6 +36,18 @@ class ModelConfig(BaseModel):
 
 class NotFittedError(RuntimeError):
     pass
+
+
+@dataclass(frozen=True)
+class Holdout:
+    """Rows kept out of training that a model may watch while it trains, to stop early.
+
+    A split's validation rows, with its protocol's rule on history items. Models trained in
+    one pass ignore it.
+    """
+
+    rows: EvalSet
+    mask_history: bool = False
 
 
 class Recommender(ABC):
@@ -56,10 +70,16 @@ class Recommender(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.config!r})"
 
-    def fit(self, data: Dataset) -> Self:
-        """Learn from a training snapshot; returns self."""
+    def fit(self, data: Dataset, holdout: Holdout | None = None) -> Self:
+        """Learn from a training snapshot; returns self.
+
+        ``holdout``: rows a model trained by epochs may watch to stop early (never trained on).
+        """
         self.n_items = data.n_items
-        self._fit(data)
+        if holdout is None:
+            self._fit(data)
+        else:
+            self._fit_watching(data, holdout)
         self._fitted = True
         return self
 
@@ -92,6 +112,10 @@ class Recommender(ABC):
 
     @abstractmethod
     def _fit(self, data: Dataset) -> None: ...
+
+    def _fit_watching(self, data: Dataset, holdout: Holdout) -> None:
+        """Fit while watching held-out rows; models that do not stop early just fit."""
+        self._fit(data)
 
     @abstractmethod
     def _score(self, histories: Histories) -> np.ndarray: ...

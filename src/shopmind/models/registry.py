@@ -15,6 +15,7 @@ _MODELS: dict[str, str] = {
     "ease": "shopmind.models.ease:EASE",
     "als": "shopmind.models.als:ALS",
     "content": "shopmind.models.content:ContentRecommender",
+    "sasrec": "shopmind.models.sasrec:SASRec",
 }
 
 

@@ -1,0 +1,2 @@
+"""The pieces of the sequential recommender (:mod:`shopmind.models.sasrec`): network, input
+tensors, training."""
