@@ -36,6 +36,7 @@ import numpy as np
 from ann import ann_report
 from encoder_throughput import measure_throughput
 from machine import machine_summary
+from shopmind.data.dataset import Dataset
 from shopmind.data.split import EvalSet, Split
 from shopmind.evaluation import evaluate
 from shopmind.evaluation.report import markdown_table, write_json
@@ -101,18 +102,24 @@ def select_by_content(split: Split, mask: bool, base: EncoderSettings) -> Any:
     return select
 
 
-def cold_start(split: Split, mask: bool, models: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Remove every training interaction of a random 10% of items; rows with those targets."""
+def cold_slice(split: Split) -> tuple[Dataset, EvalSet, int]:
+    """The cold-start slice: training without every interaction of a seeded random 10% of
+    items, the test rows whose target is one of them, and how many items were held out."""
     train = split.train
     rng = np.random.default_rng(COLD_SEED)
     cold = np.zeros(train.n_items, dtype=bool)
     cold[rng.choice(train.n_items, int(COLD_SHARE * train.n_items), replace=False)] = True
-    warm_train = train.subset(~cold[train.item])
     targets = split.test.targets.tocsr()
     first = targets.indices[targets.indptr[:-1]]
     rows = np.flatnonzero(cold[first])
     test = EvalSet(split.test.users[rows], split.test.histories.take(rows), targets[rows])
-    out: dict[str, Any] = {"cold_items": int(cold.sum()), "test_rows": len(rows)}
+    return train.subset(~cold[train.item]), test, int(cold.sum())
+
+
+def cold_start(split: Split, mask: bool, models: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Each model trained without the cold items, on the test rows that want one of them."""
+    warm_train, test, n_cold = cold_slice(split)
+    out: dict[str, Any] = {"cold_items": n_cold, "test_rows": len(test)}
     for label, params in models.items():
         model = make_model(params["model"], **{k: v for k, v in params.items() if k != "model"})
         model.fit(warm_train)

@@ -32,9 +32,10 @@ from typing import Any
 import numpy as np
 
 from accuracy import render as render_accuracy
+from language_model import cold_slice
 from machine import machine_summary
 from shopmind.data import Dataset, leave_last_out
-from shopmind.data.split import EvalSet, Split
+from shopmind.data.split import Split
 from shopmind.evaluation import evaluate
 from shopmind.evaluation.report import markdown_table, write_json
 from shopmind.evaluation.runner import ModelRun, load_benchmark_split, summary_row
@@ -46,7 +47,6 @@ HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 DEFAULT_DATASETS = HERE.parent.parent / "shared" / "datasets"
 KS = (10, 50)
-COLD_SHARE, COLD_SEED = 0.10, 0  # the language-model benchmark's cold-start slice
 
 #: The chosen settings per dataset: ``fixed`` for every trial, ``grid`` chosen on validation.
 MAIN: dict[str, dict[str, Any]] = {
@@ -264,16 +264,8 @@ def part_cold(args: argparse.Namespace, payload: dict[str, Any]) -> None:
     """The language-model benchmark's cold slice: 10% of items removed from training."""
     label = "amazon-scientific"
     split, mask, _ = load_benchmark_split(args.datasets / label)
-    train = split.train
-    rng = np.random.default_rng(COLD_SEED)
-    cold = np.zeros(train.n_items, dtype=bool)
-    cold[rng.choice(train.n_items, int(COLD_SHARE * train.n_items), replace=False)] = True
-    warm_train = train.subset(~cold[train.item])
-    targets = split.test.targets.tocsr()
-    first = targets.indices[targets.indptr[:-1]]
-    rows = np.flatnonzero(cold[first])
-    test = EvalSet(split.test.users[rows], split.test.histories.take(rows), targets[rows])
-    out: dict[str, Any] = {"cold_items": int(cold.sum()), "test_rows": len(rows)}
+    warm_train, test, n_cold = cold_slice(split)
+    out: dict[str, Any] = {"cold_items": n_cold, "test_rows": len(test)}
     fixed = {**MAIN[label]["fixed"], "threads": args.threads}
     holdout = Holdout(split.valid, mask)
     models: dict[str, Any] = {
