@@ -28,7 +28,7 @@ from shopmind.bundle import IMAGE_ATTRIBUTES, Bundle, ItemTable, image_of
 from shopmind.catalog.schema import Item, event_types, to_millis
 from shopmind.data.dataset import ItemSide
 from shopmind.data.filters import ItemFilter
-from shopmind.data.histories import DEFAULT_EVENT_WEIGHTS, Histories
+from shopmind.data.histories import Histories, event_weight
 from shopmind.models.base import Recommender, top_k
 from shopmind.models.similar import SimilarItems
 
@@ -186,12 +186,7 @@ class Engine:
         known = index >= 0
         kept = [e for e, ok in zip(events, known.tolist(), strict=True) if ok]
         codes = {name: i for i, name in enumerate(self._type_names)}
-        weights = [
-            e.value
-            if e.type == "rating" and e.value is not None
-            else DEFAULT_EVENT_WEIGHTS.get(e.type, 1.0)
-            for e in kept
-        ]
+        weights = [event_weight(e.type, e.value) for e in kept]
         histories = Histories.from_lists(
             [index[known].tolist()],
             types=[[codes.get(e.type, 0) for e in kept]],

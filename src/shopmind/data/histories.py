@@ -140,6 +140,16 @@ class Histories:
         return cls.from_lists([[] for _ in range(n_rows)])
 
 
+def event_weight(
+    kind: str, value: float | None, weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS
+) -> float:
+    """One event's weight, by the rule :attr:`Dataset.weights` applies to a whole snapshot:
+    a rating weighs its value when it has one, any other event its type's weight (else 1)."""
+    if kind == "rating" and value is not None and not np.isnan(value):
+        return float(value)
+    return float(weights.get(kind, 1.0))
+
+
 def type_weights(names: Sequence[str], weights: Mapping[str, float]) -> np.ndarray:
     """Weight per event-type code, 1.0 for types the mapping does not name."""
     return np.array([float(weights.get(name, 1.0)) for name in names], dtype=np.float32)

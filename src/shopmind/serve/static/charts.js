@@ -42,15 +42,8 @@ function empty(label) {
   return root;
 }
 
-/**
- * Vertical bars, one per datum ({label, value}); each bar carries data-label and data-value.
- */
-export function barChart(data, { label = "chart", height = 220, colors = PALETTE } = {}) {
-  if (!data.length) return empty(label);
-  const width = Math.max(360, data.length * 72 + 60);
-  const margin = { top: 22, right: 12, bottom: 44, left: 56 };
-  const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
-  const top = niceMax(Math.max(...data.map((d) => d.value)), data.every((d) => Number.isInteger(d.value)));
+/** The SVG root and its plot area, with four horizontal grid lines labelled 0 … ``top``. */
+function framedPlot(width, height, label, margin, inner, top) {
   const root = svgRoot(width, height, label);
   const plot = svgEl("g", { transform: `translate(${margin.left},${margin.top})` });
   root.append(plot);
@@ -60,6 +53,19 @@ export function barChart(data, { label = "chart", height = 220, colors = PALETTE
     plot.append(svgEl("text", { x: -6, y: y + 4, "text-anchor": "end", class: "tick" },
       formatNumber((top * i) / 4)));
   }
+  return { root, plot };
+}
+
+/**
+ * Vertical bars, one per datum ({label, value}); each bar carries data-label and data-value.
+ */
+export function barChart(data, { label = "chart", height = 220, colors = PALETTE } = {}) {
+  if (!data.length) return empty(label);
+  const width = Math.max(360, data.length * 72 + 60);
+  const margin = { top: 22, right: 12, bottom: 44, left: 56 };
+  const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
+  const top = niceMax(Math.max(...data.map((d) => d.value)), data.every((d) => Number.isInteger(d.value)));
+  const { root, plot } = framedPlot(width, height, label, margin, inner, top);
   const band = inner.w / data.length;
   const barWidth = Math.min(44, band * 0.7);
   data.forEach((d, i) => {
@@ -121,15 +127,7 @@ export function lineChart(
   const top = niceMax(Math.max(...points.map((p) => p.y)), points.every((p) => Number.isInteger(p.y)));
   const xAt = (x) => (xs.length === 1 ? inner.w / 2 : (inner.w * xs.indexOf(x)) / (xs.length - 1));
   const yAt = (y) => inner.h - (inner.h * y) / top;
-  const root = svgRoot(width, height, label);
-  const plot = svgEl("g", { transform: `translate(${margin.left},${margin.top})` });
-  root.append(plot);
-  for (let i = 0; i <= 4; i++) {
-    const y = inner.h - (inner.h * i) / 4;
-    plot.append(svgEl("line", { x1: 0, x2: inner.w, y1: y, y2: y, class: "grid" }));
-    plot.append(svgEl("text", { x: -6, y: y + 4, "text-anchor": "end", class: "tick" },
-      formatNumber((top * i) / 4)));
-  }
+  const { root, plot } = framedPlot(width, height, label, margin, inner, top);
   const every = Math.ceil(xs.length / 8);
   xs.forEach((x, i) => {
     if (i % every !== 0 && i !== xs.length - 1) return;
