@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
+from shopmind.catalog import reads
 from shopmind.catalog.schema import Item, User
 from shopmind.serve import queries
 from shopmind.serve.auth import AdminAccess, ReadAccess
@@ -56,7 +57,7 @@ def list_items(
     category: Annotated[str | None, Query(description="A level of the category path")] = None,
 ) -> ItemsPage:
     """A page of the catalogue, by item id."""
-    items, total = queries.page_items(service.store, limit, offset, q, category)
+    items, total = reads.page_items(service.store, limit, offset, q, category)
     return ItemsPage(items=[ItemRecord(**queries.item_record(i)) for i in items], total=total)
 
 
@@ -97,7 +98,7 @@ def upsert_users(body: UsersIn, service: ServiceDep) -> Upserted:
 @router.get("/users", dependencies=[ReadAccess])
 def list_users(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> UsersPage:
     """A page of the shoppers, by id, with their event counts."""
-    rows, total = queries.page_users(service.store, limit, offset)
+    rows, total = reads.page_users(service.store, limit, offset)
     return UsersPage(users=[_user_record(u, n) for u, n in rows], total=total)
 
 
@@ -105,7 +106,7 @@ def list_users(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> Us
 def get_user(user_id: str, service: ServiceDep) -> UserRecord:
     """A shopper (one known only from events has no attributes); 404 when nothing is stored."""
     user = service.store.get_user(user_id)
-    n = queries.user_event_count(service.store, user_id)
+    n = reads.user_event_count(service.store, user_id)
     if user is None and n == 0:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no shopper {user_id!r}")
     return _user_record(user or User(id=user_id), n)
@@ -130,7 +131,7 @@ def stats(service: ServiceDep) -> Stats:
             "events": counts["events"],
             "events_by_type": by_type,
             "events_by_day": [
-                {"day": d, "count": n} for d, n in queries.events_by_day(service.store)
+                {"day": d, "count": n} for d, n in reads.events_by_day(service.store)
             ],
             "top_categories": [
                 {"category": c, "items": n} for c, n in queries.top_categories(categories)

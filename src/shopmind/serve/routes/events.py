@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
+from shopmind.catalog import reads
 from shopmind.catalog.schema import Event
 from shopmind.serve import queries
 from shopmind.serve.auth import AdminAccess, ReadAccess
@@ -55,7 +56,7 @@ def user_events(
 ) -> EventsPage:
     """The shopper's most recent events, newest first."""
     events = service.store.user_events(user_id, limit=limit)[::-1]
-    names = queries.titles(service.store, {e.item_id for e in events if e.item_id})
+    names = reads.titles(service.store, {e.item_id for e in events if e.item_id})
     return EventsPage(
         events=[EventRecord(**queries.event_record(e, names.get(e.item_id or ""))) for e in events]
     )
