@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
 from shopmind.models.base import Holdout, ModelConfig, Recommender
-from shopmind.models.sequential.network import ItemRepr, SequenceNetwork
+from shopmind.models.sequential.network import ItemRepr, Norm, SequenceNetwork
 from shopmind.models.sequential.training import Loss, Plan, Report, Watch, last_states, train
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
@@ -43,6 +43,10 @@ class SASRecConfig(ModelConfig):
     #: Newest events read from a history (and the training window).
     max_len: int = Field(default=50, ge=2)
     dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
+    #: Where each block normalises: "pre" (x + f(norm(x))) or "post" (norm(x + f(x))).
+    norm: Norm = "pre"
+    #: Initialise every linear map N(0, init_std) with zero biases (None: PyTorch's default).
+    init_std: float | None = Field(default=None, gt=0.0)
     #: Score by cosine / temperature instead of a plain dot product (None: dot product).
     temperature: float | None = Field(default=None, gt=0.0)
     #: Item representation: id embedding, text projection, or both ("sum" / "gate").
@@ -188,6 +192,8 @@ class SASRec(Recommender):
             time_gaps=cfg.time_gaps,
             temperature=cfg.temperature,
             id_dropout=cfg.id_dropout,
+            norm=cfg.norm,
+            init_std=cfg.init_std,
         )
 
     def _write_checkpoint(self, epoch: int, network: SequenceNetwork) -> None:

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 ItemRepr = Literal["id", "text", "sum", "gate"]
+Norm = Literal["pre", "post"]
 
 #: Number of log2 time-gap buckets (bucket b holds gaps of about 2**b seconds; the last is open).
 GAP_BUCKETS = 24
@@ -87,12 +88,17 @@ class ItemEncoder(nn.Module):
 
 
 class Block(nn.Module):
-    """Pre-norm causal self-attention and feed-forward, each with a residual."""
+    """Causal self-attention and feed-forward, each with a residual.
 
-    def __init__(self, dim: int, heads: int, inner: int, dropout: float) -> None:
+    ``pre``: each sub-layer reads a normalised input (x + f(norm(x))); ``post``: the original
+    Transformer's (and SASRec's reference code's) norm(x + f(x)).
+    """
+
+    def __init__(self, dim: int, heads: int, inner: int, dropout: float, norm: Norm) -> None:
         super().__init__()
         self.heads = heads
         self.dropout = dropout
+        self.post = norm == "post"
         self.norm1 = nn.LayerNorm(dim)
         self.qkv = nn.Linear(dim, 3 * dim)
         self.out = nn.Linear(dim, dim)
@@ -103,8 +109,18 @@ class Block(nn.Module):
         self.drop = nn.Dropout(dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out: torch.Tensor
+        if self.post:
+            x = self.norm1(x + self.drop(self._attend(x)))
+            out = self.norm2(x + self.drop(self.ff(x)))
+        else:
+            x = x + self.drop(self._attend(self.norm1(x)))
+            out = x + self.drop(self.ff(self.norm2(x)))
+        return out
+
+    def _attend(self, x: torch.Tensor) -> torch.Tensor:
         b, n, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).view(b, n, 3, self.heads, d // self.heads).unbind(2)
+        q, k, v = self.qkv(x).view(b, n, 3, self.heads, d // self.heads).unbind(2)
         attended = F.scaled_dot_product_attention(
             q.transpose(1, 2),
             k.transpose(1, 2),
@@ -112,8 +128,7 @@ class Block(nn.Module):
             is_causal=True,
             dropout_p=self.dropout if self.training else 0.0,
         )
-        x = x + self.drop(self.out(attended.transpose(1, 2).reshape(b, n, d)))
-        out: torch.Tensor = x + self.drop(self.ff(self.norm2(x)))
+        out: torch.Tensor = self.out(attended.transpose(1, 2).reshape(b, n, d))
         return out
 
 
@@ -136,6 +151,8 @@ class SequenceNetwork(nn.Module):
         time_gaps: bool,
         temperature: float | None = None,
         id_dropout: float = 0.0,
+        norm: Norm = "pre",
+        init_std: float | None = None,
     ) -> None:
         super().__init__()
         self.items = ItemEncoder(n_items, dim, repr_, text, id_dropout)
@@ -149,8 +166,16 @@ class SequenceNetwork(nn.Module):
                 nn.init.normal_(table.weight, std=0.02)
         self.input_norm = nn.LayerNorm(dim)
         self.input_drop = nn.Dropout(dropout)
-        self.blocks = nn.ModuleList(Block(dim, heads, 4 * dim, dropout) for _ in range(layers))
-        self.final_norm = nn.LayerNorm(dim)
+        self.blocks = nn.ModuleList(
+            Block(dim, heads, 4 * dim, dropout, norm) for _ in range(layers)
+        )
+        # Post-norm blocks end normalised already.
+        self.final_norm: nn.Module = nn.LayerNorm(dim) if norm == "pre" else nn.Identity()
+        if init_std is not None:  # every linear map N(0, std), biases 0 (BERT's, RecBole's)
+            for module in self.modules():
+                if isinstance(module, nn.Linear):
+                    nn.init.normal_(module.weight, std=init_std)
+                    nn.init.zeros_(module.bias)
 
     def table(self) -> torch.Tensor:
         """(n_items × dim) item representations, as the scores use them."""
