@@ -5,19 +5,21 @@
 
 Builds the synthetic shop into a SQLite store in ``--workdir`` (reused when it already holds
 one), trains a bundle (pop + item-kNN + content; no validation pass, so equal blend weights),
-starts ``create_app`` under uvicorn (one process, API keys on) in a subprocess pinned to
-nothing, and loads it with wrk (C, closed loop: each connection sends its next request when
-the last one answered) for ``--duration`` seconds per endpoint and concurrency:
+starts ``create_app`` under uvicorn (``--workers`` processes, default one per core, API keys
+on) in a subprocess pinned to nothing, and loads it with wrk (C, closed loop: each connection
+sends its next request when the last one answered) for ``--duration`` seconds per endpoint
+and concurrency:
 
 - ``health``: ``GET /health``, the framework's own floor in the same run;
 - ``recommendations``: ``GET /v1/users/{id}/recommendations?k=10``, random known shoppers,
-  computed online (history read from the store, every model scored over the full catalogue);
+  computed online (history read from the store, candidates from every model, blended);
 - ``similar``: ``GET /v1/items/{id}/similar?k=10``, random items;
 - ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids).
 
 ``--text random`` gives the content model seeded random unit vectors instead of encoding
-every item's text (the serving cost is the same: same shapes, same operations); the encoder
-would need ~10-30 min for 100k texts on this shared 2-core machine. Writes
+every item's text (quick, but unlike text: an HNSW search over random vectors is slower and
+less exact than over real embeddings); encoding 100k texts takes ~6-25 min on this 2-core
+machine, once (the embedding cache keeps them). Writes
 benchmarks/results/serving.md and serving.json (``{endpoint: [{concurrency, rps, p50_ms,
 p95_ms, p99_ms, errors}, ...]}``) and the load average before and after each run.
 """
@@ -42,6 +44,7 @@ import httpx
 import numpy as np
 
 from machine import machine_summary
+from shopmind.blend import CANDIDATES
 from shopmind.bundle import BundleStore, TrainConfig
 from shopmind.catalog.store import Store
 from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
@@ -126,28 +129,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def serve(workdir: Path, port: int) -> None:
-    """Run the app (subprocess entry point)."""
+def serve(workdir: Path, port: int, workers: int) -> None:
+    """Run the app (subprocess entry point), as ``shopmind serve --workers`` does."""
     import uvicorn
 
-    from shopmind.serve.app import create_app
-    from shopmind.serve.settings import ServeSettings
-
-    settings = ServeSettings(
-        store_url=f"sqlite:///{workdir / 'shop.sqlite'}",
-        home=workdir,
-        read_keys=[READ_KEY],
-        admin_keys=[ADMIN_KEY],
-    )
+    # The settings come from the environment, as every worker process reads them.
+    os.environ |= {
+        "SHOPMIND_STORE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
+        "SHOPMIND_HOME": str(workdir),
+        "SHOPMIND_READ_KEYS": READ_KEY,
+        "SHOPMIND_ADMIN_KEYS": ADMIN_KEY,
+    }
     uvicorn.run(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", access_log=False
+        "shopmind.serve.app:create_app",
+        factory=True,
+        workers=workers,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
     )
 
 
-def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(workdir: Path, workers: int) -> tuple[subprocess.Popen[bytes], str]:
     port = free_port()
     logfile = (workdir / "server.log").open("wb")
-    command = [sys.executable, __file__, "--serve", "--workdir", str(workdir), "--port", str(port)]
+    command = [
+        sys.executable, __file__, "--serve", "--workdir", str(workdir), "--port", str(port),
+        "--workers", str(workers),
+    ]  # fmt: skip
     process = subprocess.Popen(
         command,
         stdout=logfile,
@@ -155,15 +165,17 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 600
+    up = 0
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the server exited; see {workdir / 'server.log'}")
-        try:
-            if httpx.get(f"{base}/health", timeout=2).json().get("bundle"):
-                return process, base
+        try:  # a fresh connection each time, so every worker gets asked
+            up = up + 1 if httpx.get(f"{base}/health", timeout=2).json().get("bundle") else 0
         except httpx.HTTPError:
-            pass
-        time.sleep(1)
+            up = 0
+        if up >= 20:  # 20 answers in a row: every worker has loaded the bundle
+            return process, base
+        time.sleep(0.05 if up else 1)
     process.terminate()
     raise RuntimeError("the server did not come up in 10 minutes")
 
@@ -275,7 +287,7 @@ def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) 
 
 def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, float]:
     """Median milliseconds of each step of Engine.recommend, in this process, one at a time."""
-    from shopmind.blend import model_parts
+    from shopmind.blend import CANDIDATES, candidate_parts
     from shopmind.data.filters import ItemFilter
     from shopmind.engine import Engine
 
@@ -293,12 +305,17 @@ def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, floa
 
         for user in users[:200]:
             hist, _ = timed("history (store read)", lambda u=user: engine.history(u))
-            timed("filter mask", lambda: engine._allowed(ItemFilter()))
+            allowed = timed("filter mask", lambda: engine._allowed(ItemFilter()))
             for name, model in engine.models.items():
-                timed(f"score {name}", lambda m=model, h=hist: m.score(h))
+                timed(
+                    f"candidates {name}",
+                    lambda m=model, h=hist, a=allowed: m.candidates(h, CANDIDATES, a),
+                )
             timed(
-                "blend (all models, normalised)",
-                lambda h=hist: model_parts(engine.models, engine.weights, h, engine.n_items),
+                "candidates and blend (all models)",
+                lambda h=hist, a=allowed: candidate_parts(
+                    engine.models, engine.weights, h, engine.n_items, allowed=a
+                ),
             )
             timed("recommend, end to end", lambda u=user: engine.recommend(u, 10))
         for item in items[:200]:
@@ -320,10 +337,14 @@ def markdown(results: dict[str, list[dict[str, Any]]], facts: dict[str, Any]) ->
         f"Shop: {facts['store']}. Bundle {facts['bundle']}: models {facts['models']}, blend "
         f"weights {facts['blend']} (no validation pass). Text vectors: {facts['text']}.",
         "",
-        "Server: `create_app` under uvicorn, one process (uvloop, httptools), API keys on, "
+        f"Server: `create_app` under uvicorn, {facts['workers']} worker process(es) as "
+        "`shopmind serve --workers` runs them (uvloop, httptools), API keys on, "
         "SQLite store (WAL). Every recommendation is computed online: the shopper's last 100 "
-        "events are read from the store, every model scores the full catalogue, the scores are "
-        "normalised and blended, filtered, the purchased items excluded and explained.",
+        "events are read from the store; each model proposes its best "
+        f"{facts.get('candidates', 300)} items among those the filters allow (the content "
+        "model from its HNSW index, item-kNN from the history items' neighbours, popularity "
+        "from its ranking); over the union each model's scores are normalised and blended, "
+        "the purchased items excluded and the top 10 explained.",
         "",
         "| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors "
         "| load before → after |",
@@ -376,9 +397,10 @@ def main() -> None:
     )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--workers", type=int, default=2, help="server processes (one per core)")
     args = parser.parse_args()
     if args.serve:
-        serve(args.workdir, args.port)
+        serve(args.workdir, args.port, args.workers)
         return
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: apt-get install -y wrk")
@@ -402,7 +424,7 @@ def main() -> None:
         "similar": (lua_get([f"/v1/items/{i}/similar?k=10" for i in items]), "/v1/items"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
-    server, base = start_server(workdir)
+    server, base = start_server(workdir, args.workers)
     log(f"server up at {base}")
     results: dict[str, list[dict[str, Any]]] = {}
     try:
@@ -420,7 +442,11 @@ def main() -> None:
         "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1],
         "duration": args.duration,
         "batch": args.batch,
-        "text": "seeded random unit vectors (stand-ins)" if args.text == "random" else "encoded",
+        "text": "seeded random unit vectors (stand-ins)"
+        if args.text == "random"
+        else "the items' texts encoded by the default language model",
+        "candidates": CANDIDATES,
+        "workers": args.workers,
         "profile": profile(workdir, users, items),
     }
     log(f"profile: {facts['profile']}")

@@ -81,11 +81,47 @@ def test_the_served_ranking_is_the_blend_validation_measured(engine: Engine) -> 
     engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41)])
     answer = engine.recommend("m", 10, exclude="none")
     histories, _ = engine.history("m")
-    scores = Blend(engine.models, engine.weights).score(histories)
+    scores = Blend(engine.models, engine.weights, engine._allowed(None)).score(histories)
     scores[0, ~engine._allowed(None)] = -np.inf
     ids, values = top_k(scores, 10)
     assert [r.index for r in answer.items] == ids[0].tolist()
     np.testing.assert_allclose([r.score for r in answer.items], values[0], rtol=1e-5)
+
+
+def test_two_stage_ranking_serves_the_validated_blend_from_few_candidates(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Few candidates per model, and the content model proposes from its HNSW index (a graph
+    # over 200 items finds the exact top): the engine still serves what the Blend measures.
+    monkeypatch.setattr("shopmind.blend.CANDIDATES", 15)
+    monkeypatch.setattr("shopmind.models.content.INDEX_FROM", 50)
+    content = engine.models["content"]
+    engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41, 90)])
+    answer = engine.recommend("m", 10, exclude="none")
+    assert content.index is not None and content.index.kind == "hnsw"
+    histories, _ = engine.history("m")
+    scores = Blend(engine.models, engine.weights, engine._allowed(None)).score(histories)
+    proposed = int((scores[0] >= 0).sum())
+    assert 15 <= proposed <= 15 * len(engine.weights) < engine.n_items  # a true shortlist
+    ids, values = top_k(scores, 10)
+    assert [r.index for r in answer.items] == ids[0].tolist()
+    np.testing.assert_allclose([r.score for r in answer.items], values[0], rtol=1e-5)
+
+
+def test_candidates_come_from_the_items_the_filters_allow(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("shopmind.blend.CANDIDATES", 5)
+    monkeypatch.setattr("shopmind.models.content.INDEX_FROM", 50)
+    engine.store.append_events([_event("f", engine.items.id(i), i) for i in (3, 40, 41)])
+    leaves = [path[-1] for path in engine.side.category if path]
+    leaf = min(set(leaves), key=leaves.count)  # the rarest category: few items pass
+    rule = ItemFilter(categories=(leaf,), available_only=False)
+    passing = int(rule.mask(engine.side).sum())
+    answer = engine.recommend("f", 10, rule, exclude="none")
+    # Every model proposes from the passing items only, so the rows fill up to k.
+    assert len(answer.items) == min(10, passing) and answer.reason is None
+    assert all(leaf in engine.side.category[r.index] for r in answer.items)
 
 
 def test_history_is_read_at_request_time(engine: Engine) -> None:

@@ -1,10 +1,13 @@
 """The blend the Engine serves, as training measures it: one scorer, so what is measured is
 what is served.
 
-Each model's scores for a history are min-max normalised over the catalogue and summed with the
-bundle's weights, which :func:`validate_blend` sets proportional to each model's validation
-NDCG@10. :func:`build_similar` builds the similar-items index from whatever item vectors and
-item-item similarity the bundle's models hold.
+It ranks in two stages. Each model proposes its best ``CANDIDATES`` items for the shopper
+(from its own index when it has one, e.g. the content model's HNSW graph, else from its full
+scores); over the union of the proposals each model's scores are min-max normalised and summed
+with the bundle's weights, which :func:`validate_blend` sets proportional to each model's
+validation NDCG@10. An item no model proposes is never served. :func:`build_similar` builds
+the similar-items index from whatever item vectors and item-item similarity the bundle's
+models hold.
 """
 
 from __future__ import annotations
@@ -38,35 +41,109 @@ def normalise_rows(scores: np.ndarray) -> np.ndarray:
     return out
 
 
-def model_parts(
-    models: Mapping[str, Recommender], weights: Mapping[str, float], histories: Histories, n: int
-) -> dict[str, np.ndarray]:
-    """Each weighted model's normalised scores (rows × n, zero past the model's catalogue)."""
+#: Items each model proposes per shopper; the blend ranks the union of the proposals.
+CANDIDATES = 300
+
+
+def candidate_parts(
+    models: Mapping[str, Recommender],
+    weights: Mapping[str, float],
+    history: Histories,
+    n: int,
+    *,
+    allowed: np.ndarray | None = None,
+    full: Mapping[str, np.ndarray] | None = None,
+    proposed: Mapping[str, np.ndarray] | None = None,
+    per_model: int | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """One shopper's candidates and each weighted model's normalised part over them.
+
+    ``history`` is one row; ``allowed`` a bool mask over the ``n`` items (only allowed items
+    are proposed). A model proposes through :meth:`Recommender.candidates` when it has that
+    shortcut, else its top ``per_model`` (default :data:`CANDIDATES`) scores. A caller that
+    has them already passes ``proposed`` (a model's proposals for this row) and ``full`` (its
+    scores over all ``n`` items). Returns the candidate item indices (sorted) and, per model,
+    its scores over them min-max normalised and times its weight.
+    """
+    per_model = CANDIDATES if per_model is None else per_model
+    weighted = [(name, m, float(weights.get(name, 0.0))) for name, m in models.items()]
+    weighted = [(name, m, w) for name, m, w in weighted if w > 0]
+    rows = dict(full or {})
+    found = dict(proposed or {})
+    for name, model, _ in weighted:
+        if name not in found:
+            shortcut = model.candidates(history, per_model, allowed)
+            if shortcut is not None:
+                found[name] = shortcut[0]
+                continue
+            if name not in rows:
+                rows[name] = _padded(model.score(history)[0], n)
+            found[name] = _top(rows[name], per_model, allowed)
+    union = np.unique(np.concatenate([np.zeros(0, np.int64)] + [found[n] for n, _, _ in weighted]))
+    union = union[union >= 0].astype(np.int64)
     parts = {}
-    for name, model in models.items():
-        weight = float(weights.get(name, 0.0))
-        if weight <= 0:
-            continue
-        scores = normalise_rows(model.score(histories)) * np.float32(weight)
-        if scores.shape[1] < n:
-            scores = np.pad(scores, ((0, 0), (0, n - scores.shape[1])))
-        parts[name] = scores[:, :n]
-    return parts
+    for name, model, weight in weighted:
+        raw = rows[name][union] if name in rows else model.score(history, items=union)[0]
+        parts[name] = normalise_rows(raw)[0] * np.float32(weight)
+    return union, parts
+
+
+def _padded(scores: np.ndarray, n: int) -> np.ndarray:
+    """A model's scores over ``n`` items (NaN past its own catalogue)."""
+    out = np.full(n, np.nan, dtype=np.float32)
+    out[: min(len(scores), n)] = scores[:n]
+    return out
+
+
+def _top(scores: np.ndarray, count: int, allowed: np.ndarray | None) -> np.ndarray:
+    """The ``count`` best allowed, scorable items (unordered)."""
+    s = scores if allowed is None else np.where(allowed, scores, -np.inf)
+    s = np.where(np.isnan(s), -np.inf, s)
+    count = min(count, len(s))
+    if count <= 0:
+        return np.zeros(0, np.int64)
+    best = np.argpartition(-s, count - 1)[:count]
+    return best[s[best] > -np.inf].astype(np.int64)
 
 
 class Blend:
-    """The served blend as a scorer, so evaluation measures exactly what the engine serves."""
+    """The served blend as a scorer, so evaluation measures exactly what the engine serves.
 
-    def __init__(self, models: Mapping[str, Recommender], weights: Mapping[str, float]) -> None:
+    Candidates get their blended score (at least 0); every other item -1, below them all.
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Recommender],
+        weights: Mapping[str, float],
+        allowed: np.ndarray | None = None,
+    ) -> None:
         self.models = dict(models)
         self.weights = dict(weights)
+        self.allowed = allowed
         self.n_items = max(m.n_items for m in self.models.values())
 
     def score(self, histories: Histories) -> np.ndarray:
-        parts = model_parts(self.models, self.weights, histories, self.n_items)
-        total = np.zeros((len(histories), self.n_items), dtype=np.float32)
-        for part in parts.values():
-            total += part
+        n = self.n_items
+        live = {n_: m for n_, m in self.models.items() if self.weights.get(n_, 0.0) > 0}
+        # Batched: every model's scores, and the proposals of the models with a shortcut.
+        full = {name: model.score(histories) for name, model in live.items()}
+        shortcuts = {
+            name: model.candidates(histories, CANDIDATES, self.allowed)
+            for name, model in live.items()
+        }
+        total = np.full((len(histories), n), -1.0, dtype=np.float32)
+        for r in range(len(histories)):
+            union, parts = candidate_parts(
+                self.models,
+                self.weights,
+                histories.take(np.array([r])),
+                n,
+                allowed=self.allowed,
+                full={name: _padded(scores[r], n) for name, scores in full.items()},
+                proposed={k: v[r] for k, v in shortcuts.items() if v is not None},
+            )
+            total[r, union] = sum(parts.values(), np.zeros(len(union), np.float32))
         return total
 
 

@@ -673,11 +673,16 @@ def serve(
     ] = None,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to bind.")] = 8000,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (e.g. one per core); they share the port.")
+    ] = 1,
 ) -> None:
     """Serve the HTTP API (and the web UI) over the active bundle.
 
     API keys come from SHOPMIND_READ_KEYS and SHOPMIND_ADMIN_KEYS (comma-separated); without
-    any key the API runs open, which is allowed only on a loopback address.
+    any key the API runs open, which is allowed only on a loopback address. With several
+    workers each process loads the engine and follows the others' changes (a bundle switch,
+    items posted or deleted) within SHOPMIND_FOLLOW_SECONDS (default 2).
     """
     import uvicorn
 
@@ -698,7 +703,20 @@ def serve(
     if settings.is_open:
         err.print("[yellow]running open[/]: no API keys set; every endpoint is public on loopback")
     console.print(f"serving on http://{host}:{port} (API docs at /docs)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+        return
+    # Worker processes build the app from the environment: pass the options on through it.
+    os.environ["SHOPMIND_STORE_URL"] = settings.resolved_store_url()
+    os.environ["SHOPMIND_HOME"] = str(settings.resolved_home())
+    uvicorn.run(
+        "shopmind.serve.app:create_app",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level="info",
+    )
 
 
 def run() -> None:  # pragma: no cover - console entry for `python -m shopmind`

@@ -4,11 +4,12 @@ It holds the bundle's models, the item id map and the item side data, and reads 
 shopper's history from the Store at request time, so a new event changes the next answer
 without retraining. Items posted after training are mapped, encoded and indexed on arrival.
 
-Recommendation is a blend: each model's scores for the shopper are min-max normalised over
-the catalogue and summed with the bundle's weights (proportional to each model's validation
-NDCG@10, see :mod:`shopmind.blend`); then the filters, the exclusion of purchased (or seen)
-items and the shared top-k. The engine never asks which models a bundle holds: any registered
-model is scored the same way, and text-aware ones (``scores_unseen_items``) receive new items.
+Recommendation is a two-stage blend (:mod:`shopmind.blend`): each model proposes its best
+items among those the filters allow (the purchased, or seen, ones excluded); over the union
+each model's scores are min-max normalised and summed with the bundle's weights (proportional
+to each model's validation NDCG@10); then the shared top-k. The engine never asks which
+models a bundle holds: any registered model is scored the same way, and text-aware ones
+(``scores_unseen_items``) receive new items.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from shopmind.blend import model_parts
+from shopmind.blend import candidate_parts
 from shopmind.bundle import IMAGE_ATTRIBUTES, Bundle, ItemTable, image_of
-from shopmind.catalog.schema import Item, event_types, to_millis
+from shopmind.catalog.schema import Item, event_types
 from shopmind.data.dataset import ItemSide
 from shopmind.data.filters import ItemFilter
 from shopmind.data.histories import Histories, event_weight
@@ -140,6 +141,8 @@ class Engine:
             max(float(np.quantile(items.popularity, 0.9)), 1.0) if len(items.popularity) else np.inf
         )
         self.history_limit = HISTORY_LIMIT
+        #: The Store's catalogue marker when this engine last caught up (follow_catalogue).
+        self._marker = (-1, 0)
         self._lock = _ReadWriteLock()
         self._writer = threading.Lock()
         # At most one request computes per core; the others wait their turn instead of all
@@ -181,19 +184,17 @@ class Engine:
 
     def history(self, user_id: str) -> tuple[Histories, list[str]]:
         """The shopper's recent item events as one history row, and each event's type."""
-        events = [e for e in self.store.user_events(user_id, limit=self.history_limit) if e.item_id]
-        index = self.items.indices(e.item_id for e in events)
-        known = index >= 0
-        kept = [e for e, ok in zip(events, known.tolist(), strict=True) if ok]
+        events = self.store.recent_item_events(user_id, self.history_limit)
+        index = self.items.indices(e[0] for e in events)
+        kept = [e for e, i in zip(events, index.tolist(), strict=True) if i >= 0]
         codes = {name: i for i, name in enumerate(self._type_names)}
-        weights = [event_weight(e.type, e.value) for e in kept]
         histories = Histories.from_lists(
-            [index[known].tolist()],
-            types=[[codes.get(e.type, 0) for e in kept]],
-            timestamps=[[to_millis(e.timestamp) for e in kept]],
-            weights=[weights],
+            [index[index >= 0].tolist()],
+            types=[[codes.get(e[1], 0) for e in kept]],
+            timestamps=[[e[3] for e in kept]],
+            weights=[[event_weight(e[1], e[2]) for e in kept]],
         )
-        return histories, [e.type for e in kept]
+        return histories, [e[1] for e in kept]
 
     # --- recommend ------------------------------------------------------------------------
 
@@ -221,19 +222,18 @@ class Engine:
                 return Answer([], "no item passes the filters")
             if len(history_items) == 0:
                 return self._trending(allowed, k, user_id)
-            parts = model_parts(self.models, self.weights, histories, n)
-            total = np.zeros(n, dtype=np.float32)
-            for part in parts.values():
-                total += part[0]
-            total[~allowed] = -np.inf
+            union, parts = candidate_parts(self.models, self.weights, histories, n, allowed=allowed)
+            total = sum(parts.values(), np.zeros(len(union), np.float32))
             ids, scores = top_k(total[None, :], k)
-            chosen = ids[0][ids[0] >= 0]
-            if not len(chosen):
+            columns = ids[0][ids[0] >= 0]
+            if not len(columns):
                 return Answer([], "no item passes the filters")
+            chosen = union[columns]
             reasons = self._reasons(chosen, histories.items, kinds)
             out = []
-            for rank, item in enumerate(chosen.tolist()):
-                share = {name: float(part[0, item]) for name, part in parts.items()}
+            pairs = zip(chosen.tolist(), columns.tolist(), strict=True)
+            for rank, (item, column) in enumerate(pairs):
+                share = {name: float(part[column]) for name, part in parts.items()}
                 lead = max(share.values(), default=0.0)
                 named = [
                     m
@@ -398,8 +398,29 @@ class Engine:
             removed[index[index >= 0]] = True
             self.removed = removed
 
+    def follow_catalogue(self) -> bool:
+        """Take in what other processes changed in the Store's catalogue since the last look
+        (cheap when nothing did: one query). True when something changed."""
+        marker = self.store.catalogue_marker()
+        if marker == self._marker:
+            return False
+        since = self._marker[1]
+        with self._writer:
+            changed = [
+                item
+                for item in self.store.items_changed(since)
+                if (i := self.items.index(item.id)) < 0 or self._differs(i, item)
+            ]
+        if changed:
+            self.upsert_items(changed)
+        if marker[0] != int((~self.removed).sum()):  # some item was deleted: a full pass
+            self.sync_items()
+        self._marker = marker
+        return True
+
     def sync_items(self) -> None:
         """Catch up with the Store's catalogue: items posted, changed or deleted since training."""
+        self._marker = self.store.catalogue_marker()
         stored = {item.id: item for item in self.store.iter_items()}
         changed = []
         for item in stored.values():

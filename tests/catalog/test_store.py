@@ -205,6 +205,25 @@ def test_user_events_are_chronological_and_limit_keeps_the_latest(store: Store) 
     assert [e["id"] for e in exported["events"]] == ["e1", "e2", "e3"]
 
 
+def test_recent_item_events_are_the_newest_with_an_item_oldest_first(store: Store) -> None:
+    store.append_events(
+        [
+            event(3),
+            event(1, item="i0"),
+            event(2, type="rating", value=4.0),
+            event(5, item=None, type="search", query="tent"),
+            event(4, user="u2"),
+        ]
+    )
+    assert store.recent_item_events("u1", 10) == [
+        ("i0", "view", None, round(event(1).timestamp.timestamp() * 1000)),
+        ("i1", "rating", 4.0, round(event(2).timestamp.timestamp() * 1000)),
+        ("i1", "view", None, round(event(3).timestamp.timestamp() * 1000)),
+    ]
+    assert [e[1] for e in store.recent_item_events("u1", 2)] == ["rating", "view"]
+    assert store.recent_item_events("nobody", 5) == []
+
+
 def test_iter_items_streams_all_items(store: Store) -> None:
     items = [Item(id=f"i{n:03d}", price=float(n)) for n in range(25)]
     store.upsert_items(items)

@@ -142,3 +142,50 @@ def test_a_small_catalogue_is_not_whitened() -> None:
     model = ContentRecommender(**TORCH)
     model.set_item_vectors(np.eye(40, 8, dtype=np.float32))  # 40 // 4 = 10 < 16 directions
     assert model.whitening is None
+
+
+def _clustered_catalogue(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:
+    """Unit vectors around 20 topics (like a shop's categories), a few blank."""
+    rng = np.random.default_rng(seed)
+    topics = rng.standard_normal((20, dim))
+    vectors = topics[rng.integers(0, 20, n)] + 0.4 * rng.standard_normal((n, dim))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors[::97] = 0.0  # items without text
+    return vectors.astype(np.float32)
+
+
+def test_candidates_from_the_index_hold_the_exact_top(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr("shopmind.models.content.INDEX_FROM", 1_000)
+    model = ContentRecommender(**TORCH, whiten=0, interests=2)
+    model.set_item_vectors(_clustered_catalogue(3_000))
+    rng = np.random.default_rng(1)
+    histories = Histories.from_lists([rng.integers(0, 3_000, 6).tolist() for _ in range(50)])
+    found = model.candidates(histories, 40)
+    assert found is not None and model.index is not None and model.index.kind == "hnsw"
+    exact = np.argsort(-model.score(histories), axis=1, kind="stable")[:, :40]
+    recall = np.mean([len(set(exact[r]) & set(found[r])) / 40 for r in range(50)])
+    assert recall >= 0.97, recall
+    assert not (~model.has_text[found[found >= 0]]).any()  # blank items are never proposed
+    # A filter: only allowed items come back, the best of them still found.
+    allowed = np.zeros(3_000, dtype=bool)
+    allowed[::3] = True
+    some = model.candidates(histories, 10, allowed)
+    assert some is not None and allowed[some[some >= 0]].all()
+    # Saved with the model: loading serves from the same graph, nothing rebuilt.
+    loaded = ContentRecommender.load(model.save(tmp_path / "content"))
+    assert isinstance(loaded, ContentRecommender) and loaded.index is not None
+    np.testing.assert_array_equal(loaded.candidates(histories, 40), found)
+    # A new item joins the graph at once and is proposed to a shopper of its topic.
+    (new,) = loaded.add_item_vectors(model.item_vectors[[5]])
+    assert loaded.index is not None and len(loaded.index) == 3_001
+    nearby = loaded.candidates(Histories.from_lists([[5]]), 5)
+    assert nearby is not None and new in nearby[0]
+
+
+def test_a_small_catalogue_has_no_index_and_scores_exactly() -> None:
+    model = ContentRecommender(**TORCH, whiten=0)
+    model.set_item_vectors(_clustered_catalogue(500))
+    assert model.candidates(Histories.from_lists([[1, 2]]), 10) is None
+    assert "index" not in model._state()

@@ -36,6 +36,8 @@ items = Table(
     Column("available", Boolean, nullable=False, default=True),
     Column("created_at", BigInteger, nullable=True),
     Column("updated_at", BigInteger, nullable=False),
+    # Serving processes poll for items changed since they last looked (Store.items_changed).
+    Index("ix_items_updated", "updated_at"),
 )
 
 users = Table(

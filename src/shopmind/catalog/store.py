@@ -45,7 +45,7 @@ class Store:
         try:
             with database_errors(self._url):
                 t.metadata.create_all(self._engine)
-                for index in t.events.indexes:  # a store made before an index was added
+                for index in (*t.events.indexes, *t.items.indexes):  # an older store
                     index.create(self._engine, checkfirst=True)
         except BaseException:
             self._engine.dispose()
@@ -173,6 +173,34 @@ class Store:
         if limit is not None:
             rows.reverse()
         return [_event(row) for row in rows]
+
+    def catalogue_marker(self) -> tuple[int, int]:
+        """(items, newest ``updated_at`` in epoch ms): changes when any item is written or
+        deleted, so a serving process polls it to know when to catch up."""
+        items = t.items
+        with self._connect() as conn:
+            count, newest = conn.execute(select(func.count(), func.max(items.c.updated_at))).one()
+        return int(count), int(newest or 0)
+
+    def items_changed(self, since_ms: int) -> list[Item]:
+        """Items written at or after ``since_ms`` (epoch ms)."""
+        stmt = select(t.items).where(t.items.c.updated_at >= since_ms)
+        with self._connect() as conn:
+            return [_item(row) for row in conn.execute(stmt).all()]
+
+    def recent_item_events(self, user_id: str, limit: int) -> list[tuple[str, str, float, int]]:
+        """A user's newest ``limit`` events that name an item, oldest first, as (item id,
+        type, value, epoch ms): the cheap read a server makes on every request."""
+        ev = t.events
+        stmt = (
+            select(ev.c.item_id, ev.c.type, ev.c.value, ev.c.timestamp)
+            .where(ev.c.user_id == user_id, ev.c.item_id.is_not(None))
+            .order_by(ev.c.timestamp.desc(), ev.c.seq.desc())
+            .limit(max(limit, 0))
+        )
+        with self._connect() as conn:
+            rows = conn.execute(stmt).all()
+        return [(r[0], r[1], r[2], r[3]) for r in reversed(rows)]
 
     def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about a user, as JSON-ready data (for access requests)."""

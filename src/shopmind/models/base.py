@@ -97,6 +97,19 @@ class Recommender(ABC):
         known = (histories.items >= 0) & (histories.items < self.n_items)
         if not known.all():
             histories = _drop_unknown(histories, known)
+        if items is not None:
+            items = np.asarray(items, dtype=np.int64)
+            valid = (items >= 0) & (items < self.n_items)
+            part = self._score_items(histories, items[valid])
+            if part is not None:  # the model scores just these items (cheaper than all)
+                part = np.asarray(part, dtype=np.float32)
+                assert part.shape == (len(histories), int(valid.sum())), part.shape
+                if self.config.seen == "demote":
+                    seen = exclusion_matrix(histories, self.n_items)[:, items[valid]].tocoo()
+                    part[seen.row, seen.col] = np.finfo(np.float32).min
+                out = np.full((len(histories), len(items)), np.nan, dtype=np.float32)
+                out[:, valid] = part
+                return out
         full = np.asarray(self._score(histories), dtype=np.float32)
         assert full.shape == (len(histories), self.n_items), full.shape
         if self.config.seen == "demote":
@@ -104,11 +117,20 @@ class Recommender(ABC):
             full[seen.row, seen.col] = np.finfo(np.float32).min
         if items is None:
             return full
-        items = np.asarray(items, dtype=np.int64)
-        valid = (items >= 0) & (items < self.n_items)
         out = np.full((len(histories), len(items)), np.nan, dtype=np.float32)
         out[:, valid] = full[:, items[valid]]
         return out
+
+    def candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """A shortcut to the items this model ranks first, without scoring the whole catalogue.
+
+        (rows × m) item indices holding each row's top ``n`` among ``allowed`` items (a bool
+        mask over the model's items), possibly more, -1 where short. None (the default): the
+        model has no shortcut, and a caller takes the top of :meth:`score` instead.
+        """
+        return None
 
     @abstractmethod
     def _fit(self, data: Dataset) -> None: ...
@@ -119,6 +141,11 @@ class Recommender(ABC):
 
     @abstractmethod
     def _score(self, histories: Histories) -> np.ndarray: ...
+
+    def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray | None:
+        """Scores of just ``items`` (rows × len(items)) when the model can do that for less
+        than scoring every item; None (the default): :meth:`score` scores all and picks."""
+        return None
 
     # --- persistence: config.json + state.npz, never pickle -------------------------------
 

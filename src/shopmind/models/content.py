@@ -4,6 +4,10 @@ A shopper is one or a few interest vectors: the recency-weighted mean of the emb
 what they touched (clustered when their history spans several interests). Every item with
 text is scored, including items nobody has interacted with, and items added after training
 (:meth:`ContentRecommender.add_items`) are scored the moment they are encoded.
+
+From ``INDEX_FROM`` items the model keeps an HNSW index of its item vectors (saved with it), so
+a server finds a shopper's best items (:meth:`ContentRecommender.candidates`) without scanning
+the catalogue, and then scores just those (:meth:`Recommender.score` with ``items``).
 """
 
 from __future__ import annotations
@@ -11,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
@@ -19,6 +22,7 @@ from shopmind.data.histories import Histories
 from shopmind.models.base import ModelConfig, Recommender
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
+from shopmind.text.index import EXACT_BELOW, VectorIndex, unit_placeholders
 from shopmind.text.item_text import TextTemplate
 from shopmind.text.whitening import Whitening
 
@@ -26,6 +30,9 @@ from shopmind.text.whitening import Whitening
 NO_TEXT = -2.0
 #: Fewer whitening directions than this are not worth estimating: the model stays unwhitened.
 MIN_WHITEN_DIMS = 16
+#: From this many items the model keeps an HNSW index for :meth:`ContentRecommender.candidates`
+#: (below it an exact scan is about as fast: benchmarks/results/ann.md).
+INDEX_FROM = EXACT_BELOW
 
 
 class ContentConfig(ModelConfig):
@@ -53,6 +60,8 @@ class ContentRecommender(Recommender):
     config_class = ContentConfig
     config: ContentConfig
     scores_unseen_items = True
+    #: HNSW index of the item vectors (from ``INDEX_FROM`` items; built when first needed).
+    index: VectorIndex | None = None
 
     def _fit(self, data: Dataset) -> None:
         cfg = self.config
@@ -74,6 +83,7 @@ class ContentRecommender(Recommender):
         self.whitening = Whitening.fit(vectors, dims) if dims >= MIN_WHITEN_DIMS else None
         self.item_vectors = self._whiten(vectors)
         self.n_items = len(vectors)
+        self.index = None
         self._fitted = True
 
     def _whiten(self, vectors: np.ndarray) -> np.ndarray:
@@ -90,20 +100,73 @@ class ContentRecommender(Recommender):
         """Append new items' encoder embeddings (whitened like the rest, the whitening kept
         as fitted); returns their item indices."""
         start = self.n_items
-        self.item_vectors = np.vstack([self.item_vectors, self._whiten(vectors)])
+        whitened = self._whiten(vectors)
+        self.item_vectors = np.vstack([self.item_vectors, whitened])
         self.n_items = len(self.item_vectors)
+        if self.index is not None:
+            self.index.add(unit_placeholders(whitened))
         return np.arange(start, self.n_items)
 
     def _score(self, histories: Histories) -> np.ndarray:
+        queries = self._queries(histories)
+        rows, q, dim = queries.shape
+        scores: np.ndarray = (queries.reshape(-1, dim) @ self.item_vectors.T).reshape(rows, q, -1)
+        scores = scores.max(axis=1)
+        scores[:, ~self.has_text] = NO_TEXT
+        return scores
+
+    def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
+        queries = self._queries(histories)
+        scores: np.ndarray = np.einsum("rqd,id->rqi", queries, self.item_vectors[items])
+        scores = scores.max(axis=1)
+        scores[:, ~self.has_text[items]] = NO_TEXT
+        return scores
+
+    def candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """Each row's best ``n`` items with text per interest vector, from the HNSW index."""
+        if self.n_items < INDEX_FROM:
+            return None  # an exact scan of a small catalogue costs about what the index does
+        index = self._ensure_index()
+        mask = self.has_text.copy()
+        if allowed is not None:
+            mask[: len(allowed)] &= allowed[: self.n_items]
+            mask[len(allowed) :] = False
+        queries = self._queries(histories)
+        rows, q, dim = queries.shape
+        ids, _ = index.search(queries.reshape(-1, dim), n, allowed=mask)
+        return ids.reshape(rows, q * ids.shape[1])
+
+    def _ensure_index(self) -> VectorIndex:
+        if self.index is None or len(self.index) != self.n_items:
+            self.index = VectorIndex.build(unit_placeholders(self.item_vectors), kind="hnsw")
+        return self.index
+
+    def _queries(self, histories: Histories) -> np.ndarray:
+        """(rows × q × dim) unit interest vectors: the profile, then any cluster centroids.
+
+        A row with fewer clusters than ``interests`` repeats its profile (the max over the
+        queries is unchanged); a row with no text in its history has a zero query.
+        """
         cfg = self.config
         histories = histories.last(cfg.history)
         weights = histories.matrix(self.n_items, binary=True, recency_decay=cfg.recency_decay)
-        profile = np.asarray(weights @ self.item_vectors, dtype=np.float32)
-        scores: np.ndarray = _normalise(profile) @ self.item_vectors.T
-        if cfg.interests > 1:
-            scores = np.maximum(scores, self._interest_scores(weights.tocsr()))
-        scores[:, ~self.has_text] = NO_TEXT
-        return scores
+        weights = weights.tocsr()
+        profile = _normalise(np.asarray(weights @ self.item_vectors, dtype=np.float32))
+        k_max = cfg.interests
+        if k_max <= 1:
+            return profile[:, None, :]
+        queries = np.repeat(profile[:, None, :], 1 + k_max, axis=1)
+        for r in range(weights.shape[0]):  # k-means per shopper
+            cols = weights.indices[weights.indptr[r] : weights.indptr[r + 1]]
+            w = weights.data[weights.indptr[r] : weights.indptr[r + 1]]
+            k = min(k_max, len(cols) // 2)
+            if k < 2:
+                continue
+            found = spherical_kmeans(self.item_vectors[cols], w, k)
+            queries[r, 1:] = found[np.minimum(np.arange(k_max), k - 1)]
+        return queries
 
     @property
     def item_vectors(self) -> np.ndarray:
@@ -121,35 +184,20 @@ class ContentRecommender(Recommender):
         """Which items have text (a non-zero vector)."""
         return self._has_text
 
-    def _interest_scores(self, weights: sp.csr_matrix) -> np.ndarray:
-        """Per row, the best cosine to any of its interest clusters' centroids."""
-        out = np.full((weights.shape[0], self.n_items), -np.inf, dtype=np.float32)
-        k_max = self.config.interests
-        centroids = np.zeros((weights.shape[0], k_max, self.item_vectors.shape[1]), np.float32)
-        clustered = np.zeros(weights.shape[0], dtype=bool)
-        for r in range(weights.shape[0]):  # k-means per shopper; the scoring is one product
-            cols = weights.indices[weights.indptr[r] : weights.indptr[r + 1]]
-            w = weights.data[weights.indptr[r] : weights.indptr[r + 1]]
-            k = min(k_max, len(cols) // 2)
-            if k < 2:
-                continue
-            found = spherical_kmeans(self.item_vectors[cols], w, k)
-            # A shopper with fewer clusters repeats one: the max over clusters is unchanged.
-            centroids[r] = found[np.minimum(np.arange(k_max), k - 1)]
-            clustered[r] = True
-        if clustered.any():
-            flat = centroids[clustered].reshape(-1, centroids.shape[2]) @ self.item_vectors.T
-            out[clustered] = flat.reshape(int(clustered.sum()), k_max, -1).max(axis=1)
-        return out
-
     def _state(self) -> dict[str, np.ndarray]:
         state = {"item_vectors": self.item_vectors}
         if self.whitening is not None:
             state |= {"whiten_mean": self.whitening.mean, "whiten_matrix": self.whitening.matrix}
+        if self.n_items >= INDEX_FROM:  # built once here, so a server loads it ready
+            state["index"] = self._ensure_index().to_array()
         return state
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.item_vectors = np.asarray(state["item_vectors"], dtype=np.float32)
+        self.index = None
+        if "index" in state:
+            rows = unit_placeholders(self.item_vectors)
+            self.index = VectorIndex.from_array(state["index"], rows)
         self.whitening = None
         if "whiten_matrix" in state:
             self.whitening = Whitening(

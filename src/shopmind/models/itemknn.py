@@ -69,10 +69,34 @@ class ItemKNN(Recommender):
         self.similarity = item_similarity(x, cfg.neighbors, cfg.shrink, cfg.alpha)
 
     def _score(self, histories: Histories) -> np.ndarray:
+        return np.asarray(self._sparse_scores(histories).toarray(), dtype=np.float32)
+
+    def _sparse_scores(self, histories: Histories) -> sp.csr_matrix:
+        """history @ similarity, kept sparse: only the history items' neighbours score > 0."""
         h = histories.matrix(
             self.n_items, binary=self.config.binary_history, recency_decay=self.config.recency_decay
         )
-        return np.asarray((h @ self.similarity).toarray(), dtype=np.float32)
+        return sp.csr_matrix(h @ self.similarity)
+
+    def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
+        return np.asarray(self._sparse_scores(histories)[:, items].toarray(), dtype=np.float32)
+
+    def candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The best ``n`` allowed neighbours of each row's history (never an item scoring 0)."""
+        scores = self._sparse_scores(histories)
+        out = np.full((len(histories), n), -1, dtype=np.int64)
+        for r in range(len(histories)):
+            cols = scores.indices[scores.indptr[r] : scores.indptr[r + 1]]
+            vals = scores.data[scores.indptr[r] : scores.indptr[r + 1]]
+            keep = vals > 0
+            if allowed is not None:
+                keep &= allowed[np.minimum(cols, len(allowed) - 1)] & (cols < len(allowed))
+            cols, vals = cols[keep], vals[keep]
+            best = np.lexsort((cols, -vals))[:n]  # ties to the lower index, like top_k
+            out[r, : len(best)] = cols[best]
+        return out
 
     def _state(self) -> dict[str, np.ndarray]:
         return sparse_state("similarity", self.similarity)

@@ -26,6 +26,7 @@ class Popularity(Recommender):
     name = "pop"
     config_class = PopularityConfig
     config: PopularityConfig
+    _order: np.ndarray | None = None  # items by popularity, most popular first
 
     def _fit(self, data: Dataset) -> None:
         weight = np.ones(data.n_events) if self.config.count == "users" else data.weights
@@ -43,12 +44,32 @@ class Popularity(Recommender):
         else:
             counts = np.bincount(data.item, weights=weight, minlength=data.n_items)
         self.counts = counts.astype(np.float32)
+        self._order = None
 
     def _score(self, histories: Histories) -> np.ndarray:
         return np.broadcast_to(self.counts, (len(histories), self.n_items)).copy()
+
+    def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(self.counts[items], (len(histories), len(items))).copy()
+
+    def candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    ) -> np.ndarray | None:
+        """The ``n`` most popular allowed items, the same for every row."""
+        order = self._order
+        if order is None or len(order) != self.n_items:
+            order = self._order = np.lexsort((np.arange(self.n_items), -self.counts))
+        if allowed is not None:
+            order = order[order < len(allowed)]
+            order = order[allowed[order]]
+        top = order[:n]
+        out = np.full((len(histories), n), -1, dtype=np.int64)
+        out[:, : len(top)] = top
+        return out
 
     def _state(self) -> dict[str, np.ndarray]:
         return {"counts": self.counts}
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
         self.counts = state["counts"]
+        self._order = None

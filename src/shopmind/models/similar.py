@@ -19,7 +19,7 @@ import scipy.sparse as sp
 from shopmind.data.split import EvalSet
 from shopmind.evaluation.metrics import per_row_metrics
 from shopmind.models.base import sparse_from_state, sparse_state
-from shopmind.text.index import VectorIndex
+from shopmind.text.index import VectorIndex, unit_placeholders
 
 #: Text neighbours fetched per query before blending, as a multiple of k.
 _OVERFETCH = 5
@@ -49,7 +49,7 @@ class SimilarItems:
         """From item embeddings (zero rows: no text) and an optional item-kNN similarity."""
         vectors = np.asarray(vectors, dtype=np.float32)
         has_text = np.abs(vectors).sum(axis=1) > 0
-        index = VectorIndex.build(_placeholders(vectors, has_text), kind=index_kind)  # type: ignore[arg-type]
+        index = VectorIndex.build(unit_placeholders(vectors, has_text), kind=index_kind)  # type: ignore[arg-type]
         n = len(vectors)
         co = sp.csr_matrix((n, n), dtype=np.float32) if co_similarity is None else co_similarity
         return cls(index, has_text, _row_scaled(co, n), blend)
@@ -62,7 +62,7 @@ class SimilarItems:
         """Index new items (text embeddings) on arrival; returns their item indices."""
         vectors = np.asarray(vectors, dtype=np.float32).reshape(-1, self.index.dim)
         text = np.abs(vectors).sum(axis=1) > 0
-        ids = self.index.add(_placeholders(vectors, text))
+        ids = self.index.add(unit_placeholders(vectors, text))
         self.has_text = np.concatenate([self.has_text, text])
         return ids
 
@@ -187,15 +187,6 @@ def similar_items_ndcg(ids: np.ndarray, targets: sp.csr_matrix, k: int) -> float
     ranks = np.where(hit.any(axis=1), hit.argmax(axis=1), big).astype(np.int64)
     per_row = per_row_metrics(ranks, coo.row.astype(np.int64), targets.shape[0], (k,))
     return float(np.nanmean(per_row[f"ndcg@{k}"]))
-
-
-def _placeholders(vectors: np.ndarray, has_text: np.ndarray) -> np.ndarray:
-    # The index wants unit rows; an item without text gets any unit row and is masked out.
-    out = vectors.copy()
-    out[~has_text] = 0.0
-    if (~has_text).any():
-        out[~has_text, 0] = 1.0
-    return out
 
 
 def _row_scaled(co: sp.csr_matrix, n: int) -> sp.csr_matrix:

@@ -44,6 +44,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
             )
             try:
                 service.load_active()
+                if settings.follow_seconds > 0:
+                    service.start_following(settings.follow_seconds)
                 app.state.service = service
                 yield
             finally:

@@ -3,11 +3,19 @@
 Switching bundles loads the new Engine fully, then replaces the one reference that routes
 read at the start of each request: a request in flight finishes on the engine it started
 with, and no request ever sees a half-loaded one.
+
+Several server processes (``shopmind serve --workers N``) share the Store and the bundles
+folder. Each one follows the others (:meth:`Service.follow`, every ``follow_seconds``): it
+switches when another activated a bundle, and takes in items another one posted, changed or
+deleted. Histories need no following: every request reads them from the Store. Retrain jobs
+are recorded in ``<home>/jobs`` so any process can report them.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import Callable
@@ -74,8 +82,10 @@ class Service:
         self.metrics = Metrics()
         self._engine: Engine | None = None
         self._switch = threading.Lock()
-        self._jobs: dict[str, dict[str, Any]] = {}
+        self._jobs_dir = settings.resolved_home() / "jobs"
         self._jobs_lock = threading.Lock()
+        self._stop = threading.Event()
+        self._follower: threading.Thread | None = None
 
     @property
     def engine(self) -> Engine | None:
@@ -115,6 +125,34 @@ class Service:
         log.info("switched from bundle %s to %s", previous, version)
         return version, previous
 
+    # --- following the other processes ----------------------------------------------------
+
+    def follow(self) -> None:
+        """Catch up with other processes: the active bundle, then the catalogue."""
+        version = self.bundles.active_version()
+        engine = self._engine
+        if version is not None and (engine is None or engine.version != version):
+            with self._switch:  # an activation here is under way or done: check again inside
+                if self._engine is None or self._engine.version != self.bundles.active_version():
+                    self._set(Engine.load(self.bundles.get(version), self.store))
+                    log.info("followed the switch to bundle %s", version)
+            return
+        if engine is not None and engine.follow_catalogue():
+            self.metrics.items.set(engine.n_items)
+
+    def start_following(self, seconds: float) -> None:
+        """Run :meth:`follow` every ``seconds`` in a background thread until :meth:`close`."""
+
+        def loop() -> None:
+            while not self._stop.wait(seconds):
+                try:
+                    self.follow()
+                except Exception:  # a bad moment (store busy, bundle half-pruned): next time
+                    log.exception("following the store and bundles failed; retrying")
+
+        self._follower = threading.Thread(target=loop, name="shopmind-follow", daemon=True)
+        self._follower.start()
+
     def rollback(self) -> tuple[str, str | None]:
         """Activate the bundle before the active one."""
         version = self.bundles.previous()
@@ -134,8 +172,7 @@ class Service:
                 else TrainConfig(keep=self.settings.keep_bundles)
             )
         job = uuid.uuid4().hex[:12]
-        with self._jobs_lock:
-            self._jobs[job] = {"job": job, "status": "queued"}
+        self._write_job(job, {"job": job, "status": "queued"})
         thread = threading.Thread(
             target=self._retrain, args=(job, config), name=f"retrain-{job}", daemon=True
         )
@@ -143,12 +180,22 @@ class Service:
         return job
 
     def job(self, job: str) -> dict[str, Any]:
-        with self._jobs_lock:
-            return dict(self._jobs[job])
+        """A retrain job's record (started by any process); KeyError when unknown."""
+        path = self._jobs_dir / f"{job}.json"
+        if not job.isalnum() or not path.exists():
+            raise KeyError(job)
+        record: dict[str, Any] = json.loads(path.read_text())
+        return record
+
+    def _write_job(self, job: str, record: dict[str, Any]) -> None:
+        self._jobs_dir.mkdir(parents=True, exist_ok=True)
+        staging = self._jobs_dir / f".{job}.json"
+        staging.write_text(json.dumps(record))
+        os.replace(staging, self._jobs_dir / f"{job}.json")  # readers never see half a file
 
     def _update(self, job: str, **fields: Any) -> None:
         with self._jobs_lock:
-            self._jobs[job].update(fields)
+            self._write_job(job, {**self.job(job), **fields})
 
     def _retrain(self, job: str, config: TrainConfig) -> None:
         from shopmind.pipeline import train
@@ -166,6 +213,9 @@ class Service:
             )
 
     def close(self) -> None:
+        self._stop.set()
+        if self._follower is not None:
+            self._follower.join(timeout=10)
         self.store.close()
 
 

@@ -45,6 +45,9 @@ class ServeSettings(BaseSettings):
     port: int = 8000
     #: Bundles kept on disk after a retrain.
     keep_bundles: int = Field(default=5, ge=1)
+    #: Every this many seconds a process catches up with what others changed: the active
+    #: bundle, items posted or deleted (0: never; right for one process and no other writer).
+    follow_seconds: float = Field(default=2.0, ge=0.0)
 
     @field_validator("read_keys", "admin_keys", mode="before")
     @classmethod

@@ -206,6 +206,31 @@ class VectorIndex:
 
     # -- persistence ----------------------------------------------------------------------------
 
+    def to_array(self) -> np.ndarray:
+        """The FAISS index as bytes (a uint8 array, e.g. for a model's state file; no pickle).
+
+        The vectors are not in it: :meth:`from_array` takes them back from the caller.
+        """
+        out: np.ndarray = faiss.serialize_index(self._index)
+        return out
+
+    @classmethod
+    def from_array(cls, data: np.ndarray, vectors: np.ndarray) -> VectorIndex:
+        """An index from :meth:`to_array`'s bytes and the vectors it was built over."""
+        index = faiss.deserialize_index(np.ascontiguousarray(data, dtype=np.uint8))
+        rows = _check_rows(vectors, int(index.d), "vectors")
+        if index.ntotal != len(rows):
+            raise ValueError(f"the index holds {index.ntotal} rows, {len(rows)} vectors given")
+        if isinstance(index, faiss.IndexHNSW):
+            hnsw = index.hnsw
+            params = {
+                "hnsw_m": int(hnsw.nb_neighbors(1)),
+                "ef_construction": int(hnsw.efConstruction),
+                "ef_search": int(hnsw.efSearch),
+            }
+            return cls(index, rows, "hnsw", params)
+        return cls(index, rows, "exact", {"hnsw_m": 32, "ef_construction": 200, "ef_search": 128})
+
     def save(self, folder: Path) -> None:
         """Write the index, its vectors (``.npy``) and a JSON manifest into ``folder``."""
         folder = Path(folder)
@@ -258,6 +283,20 @@ def _threads_for(n_queries: int) -> Iterator[None]:
         yield
     finally:
         faiss.omp_set_num_threads(before)
+
+
+def unit_placeholders(vectors: np.ndarray, has_text: np.ndarray | None = None) -> np.ndarray:
+    """The rows as an index takes them: a blank (all-zero) row becomes a unit placeholder.
+
+    An index wants unit rows; a blank one (an item without text) gets e_0 and the caller masks
+    it out of searches.
+    """
+    out = np.array(vectors, dtype=np.float32)
+    blank = ~(np.abs(out).sum(axis=1) > 0) if has_text is None else ~np.asarray(has_text)
+    out[blank] = 0.0
+    if blank.any():
+        out[blank, 0] = 1.0
+    return out
 
 
 def _check_rows(vectors: np.ndarray, dim: int | None, name: str) -> np.ndarray:
