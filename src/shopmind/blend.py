@@ -42,7 +42,7 @@ def normalise_rows(scores: np.ndarray) -> np.ndarray:
 
 
 #: Items each model proposes per shopper; the blend ranks the union of the proposals.
-CANDIDATES = 300
+CANDIDATES = 100
 
 
 def candidate_parts(

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Row, Select, delete, func, select
+from sqlalchemy import Row, Select, bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from shopmind.catalog import _tables as t
@@ -33,6 +33,15 @@ __all__ = ["SCAN_COLUMNS", "Store", "StoreError", "StoreWriter"]
 
 #: Keys of each batch :meth:`Store.scan_events` yields, in order.
 SCAN_COLUMNS = ("seq", "user_id", "item_id", "type", "value", "query", "timestamp_ms", "split")
+
+
+#: A shopper's newest events naming an item, built once (a server runs it on every request).
+_RECENT = (
+    select(t.events.c.item_id, t.events.c.type, t.events.c.value, t.events.c.timestamp)
+    .where(t.events.c.user_id == bindparam("user"), t.events.c.item_id.is_not(None))
+    .order_by(t.events.c.timestamp.desc(), t.events.c.seq.desc())
+    .limit(bindparam("limit"))
+)
 
 
 class Store:
@@ -191,15 +200,8 @@ class Store:
     def recent_item_events(self, user_id: str, limit: int) -> list[tuple[str, str, float, int]]:
         """A user's newest ``limit`` events that name an item, oldest first, as (item id,
         type, value, epoch ms): the cheap read a server makes on every request."""
-        ev = t.events
-        stmt = (
-            select(ev.c.item_id, ev.c.type, ev.c.value, ev.c.timestamp)
-            .where(ev.c.user_id == user_id, ev.c.item_id.is_not(None))
-            .order_by(ev.c.timestamp.desc(), ev.c.seq.desc())
-            .limit(max(limit, 0))
-        )
         with self._connect() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(_RECENT, {"user": user_id, "limit": max(limit, 0)}).all()
         return [(r[0], r[1], r[2], r[3]) for r in reversed(rows)]
 
     def export_user(self, user_id: str) -> dict[str, Any]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar, Literal, Self
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,6 +20,8 @@ from pydantic import BaseModel, ConfigDict
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
 from shopmind.data.split import EvalSet
+
+_T = TypeVar("_T")
 
 FORMAT_VERSION = 1
 
@@ -55,6 +58,7 @@ class Recommender(ABC):
 
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]]
+    _memo: tuple[Any, Any] | None = None
     #: True when the model can score items that had no interactions in training (via text).
     scores_unseen_items: ClassVar[bool] = False
 
@@ -141,6 +145,29 @@ class Recommender(ABC):
 
     @abstractmethod
     def _score(self, histories: Histories) -> np.ndarray: ...
+
+    def _remembered(self, histories: Histories, compute: Callable[[], _T]) -> _T:
+        """``compute()`` for these histories, kept for the next call with the same ones.
+
+        A server asks a model for its candidates and then for the scores of the union, both
+        from one request's history: what both need (a profile, a sparse product) is computed
+        once. One entry; a model forgets it when its items change (:meth:`_forget`).
+        """
+        tag = (
+            self.n_items,
+            histories.indptr.tobytes(),
+            histories.items.tobytes(),
+            histories.weights.tobytes(),
+        )
+        memo = self._memo
+        if memo is not None and memo[0] == tag:
+            return memo[1]  # type: ignore[no-any-return]
+        value = compute()
+        self._memo = (tag, value)  # one assignment: safe with concurrent readers
+        return value
+
+    def _forget(self) -> None:
+        self._memo = None
 
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray | None:
         """Scores of just ``items`` (rows × len(items)) when the model can do that for less

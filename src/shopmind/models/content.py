@@ -135,7 +135,7 @@ class ContentRecommender(Recommender):
             mask[len(allowed) :] = False
         queries = self._queries(histories)
         rows, q, dim = queries.shape
-        ids, _ = index.search(queries.reshape(-1, dim), n, allowed=mask)
+        ids, _ = index.search(queries.reshape(-1, dim), min(n, self.n_items), allowed=mask)
         return ids.reshape(rows, q * ids.shape[1])
 
     def _ensure_index(self) -> VectorIndex:
@@ -149,6 +149,9 @@ class ContentRecommender(Recommender):
         A row with fewer clusters than ``interests`` repeats its profile (the max over the
         queries is unchanged); a row with no text in its history has a zero query.
         """
+        return self._remembered(histories, lambda: self._compute_queries(histories))
+
+    def _compute_queries(self, histories: Histories) -> np.ndarray:
         cfg = self.config
         histories = histories.last(cfg.history)
         weights = histories.matrix(self.n_items, binary=True, recency_decay=cfg.recency_decay)
@@ -175,6 +178,7 @@ class ContentRecommender(Recommender):
 
     @item_vectors.setter
     def item_vectors(self, vectors: np.ndarray) -> None:
+        self._forget()
         self._item_vectors = vectors
         # Computed once per change: a request must not rescan the whole catalogue for it.
         self._has_text: np.ndarray = np.abs(vectors).sum(axis=1) > 0

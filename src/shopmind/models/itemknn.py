@@ -57,6 +57,7 @@ class ItemKNN(Recommender):
     config: ItemKNNConfig
 
     def _fit(self, data: Dataset) -> None:
+        self._forget()
         cfg = self.config
         if cfg.window > 0:
             counts = window_cooccurrence(data.histories(), data.n_items, cfg.window, cfg.backward)
@@ -73,10 +74,16 @@ class ItemKNN(Recommender):
 
     def _sparse_scores(self, histories: Histories) -> sp.csr_matrix:
         """history @ similarity, kept sparse: only the history items' neighbours score > 0."""
-        h = histories.matrix(
-            self.n_items, binary=self.config.binary_history, recency_decay=self.config.recency_decay
-        )
-        return sp.csr_matrix(h @ self.similarity)
+
+        def product() -> sp.csr_matrix:
+            h = histories.matrix(
+                self.n_items,
+                binary=self.config.binary_history,
+                recency_decay=self.config.recency_decay,
+            )
+            return sp.csr_matrix(h @ self.similarity)
+
+        return self._remembered(histories, product)
 
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
         return np.asarray(self._sparse_scores(histories)[:, items].toarray(), dtype=np.float32)
@@ -85,6 +92,7 @@ class ItemKNN(Recommender):
         self, histories: Histories, n: int, allowed: np.ndarray | None = None
     ) -> np.ndarray | None:
         """The best ``n`` allowed neighbours of each row's history (never an item scoring 0)."""
+        n = min(n, self.n_items)
         scores = self._sparse_scores(histories)
         out = np.full((len(histories), n), -1, dtype=np.int64)
         for r in range(len(histories)):
@@ -102,6 +110,7 @@ class ItemKNN(Recommender):
         return sparse_state("similarity", self.similarity)
 
     def _set_state(self, state: dict[str, np.ndarray]) -> None:
+        self._forget()
         self.similarity = sparse_from_state("similarity", state)
 
 

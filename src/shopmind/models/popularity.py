@@ -56,13 +56,21 @@ class Popularity(Recommender):
         self, histories: Histories, n: int, allowed: np.ndarray | None = None
     ) -> np.ndarray | None:
         """The ``n`` most popular allowed items, the same for every row."""
+        n = min(n, self.n_items)
         order = self._order
         if order is None or len(order) != self.n_items:
             order = self._order = np.lexsort((np.arange(self.n_items), -self.counts))
-        if allowed is not None:
-            order = order[order < len(allowed)]
-            order = order[allowed[order]]
         top = order[:n]
+        if allowed is not None:  # walk down the ranking in growing steps until n pass
+            found: list[np.ndarray] = []
+            count, start, step = 0, 0, max(4 * n, 1_024)
+            while count < n and start < len(order):
+                chunk = order[start : start + step]
+                chunk = chunk[chunk < len(allowed)]
+                found.append(chunk[allowed[chunk]])
+                count += len(found[-1])
+                start, step = start + step, 4 * step
+            top = np.concatenate(found or [order[:0]])[:n]
         out = np.full((len(histories), n), -1, dtype=np.int64)
         out[:, : len(top)] = top
         return out
