@@ -133,10 +133,30 @@ def test_history_is_read_at_request_time(engine: Engine) -> None:
     assert [r.item_id for r in second.items] != [r.item_id for r in first.items]
     title = engine.side.title[7]
     assert any(r.reason == f"because you viewed {title}" for r in second.items)
+    # A viewed item may come back (only purchases are excluded), never as its own reason.
+    again = engine.recommend("live", 300, ItemFilter(available_only=False))
+    (itself,) = [r for r in again.items if r.index == 7]
+    assert itself.reason != f"because you viewed {title}"
     engine.store.append_events([_event("live", engine.items.id(7), 2, "purchase")])
     third = engine.recommend("live", 10)
     assert engine.items.id(7) not in [r.item_id for r in third.items]
     assert any(r.reason == f"because you bought {title}" for r in third.items)
+
+
+def test_exclusions_reach_past_the_history_window(engine: Engine) -> None:
+    engine.history_limit = 3  # the window holds the newest three events only
+    bought, viewed = 5, [40, 41, 42, 43, 44]
+    engine.store.append_events([_event("old", engine.items.id(bought), 0, "purchase")])
+    engine.store.append_events(
+        [_event("old", engine.items.id(i), n + 1) for n, i in enumerate(viewed)]
+    )
+    histories, _ = engine.history("old")
+    assert bought not in histories.items.tolist()  # out of the window ...
+    every = ItemFilter(available_only=False)
+    served = [r.index for r in engine.recommend("old", 300, every).items]
+    assert bought not in served and served  # ... and still never offered again
+    unseen = [r.index for r in engine.recommend("old", 300, every, exclude="seen").items]
+    assert not {bought, *viewed} & set(unseen)
 
 
 @pytest.mark.parametrize("names", [["pop"], ["itemknn"], ["content"], ["itemknn", "content"]])
@@ -209,16 +229,23 @@ def test_loading_catches_up_with_items_added_after_training(
 def test_a_model_the_engine_has_never_heard_of_plugs_in(
     synthetic: SyntheticShop, tmp_path: Path
 ) -> None:
-    """The sequential Transformer (registered by its own change) is served by name alone."""
-    from shopmind.models.registry import model_names
-
-    if "sasrec" not in model_names():
-        pytest.skip("the sequential model is not registered in this tree")
+    """The sequential Transformer (registered by its own change) is served by name alone, and
+    as a text-aware model it takes items posted after training."""
+    sasrec = {"epochs": 1, "item_repr": "sum"}
     with Store(f"sqlite:///{tmp_path / 'shop.sqlite'}") as store:
         write_to_store(synthetic, store)
-        config = TrainConfig(models={"pop": {}, "sasrec": {"epochs": 1}}, max_validation_rows=50)
+        config = TrainConfig(models={"pop": {}, "sasrec": sasrec}, max_validation_rows=50)
         engine = Engine.load(train(store, config, home=tmp_path), store)
         answer = engine.recommend(synthetic.users[0].id, 5)
-    assert len(answer.items) == 5 and answer.reason is None
-    assert set(engine.bundle.metrics) == {"pop", "sasrec", "blend"}
-    assert any("sasrec" in r.models for r in answer.items)
+        assert len(answer.items) == 5 and answer.reason is None
+        assert set(engine.bundle.metrics) == {"pop", "sasrec", "blend"}
+        assert any("sasrec" in r.models for r in answer.items)
+        twin = engine.item_record(3)
+        new = Item(id="posted", title=twin["title"], category_path=tuple(twin["category"]))
+        assert engine.upsert_items([new]) == ["posted"]
+        model = engine.models["sasrec"]
+        assert model.n_items == engine.n_items
+        store.append_events([_event("fan", twin["item_id"], 1)])
+        histories, _ = engine.history("fan")
+        scores = model.score(histories)[0]
+        assert np.isfinite(scores[-1]) and scores[-1] != 0.0  # scored from its text

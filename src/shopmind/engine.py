@@ -207,6 +207,7 @@ class Engine:
     ) -> Answer:
         """The shopper's top-k items after the filters, without what they bought (or saw)."""
         histories, kinds = self.history(user_id)
+        older = self._excluded_before_window(user_id, exclude, len(kinds))
         with self._slots, self._lock.read():
             n = self.n_items
             allowed = self._allowed(filters)
@@ -218,6 +219,9 @@ class Engine:
                     i for i, t in zip(history_items.tolist(), kinds, strict=True) if t == "purchase"
                 ]
                 allowed[bought] = False
+            if older:
+                index = self.items.indices(older)
+                allowed[index[index >= 0]] = False
             if not allowed.any():
                 return Answer([], "no item passes the filters")
             if len(history_items) == 0:
@@ -246,6 +250,13 @@ class Engine:
                     )
                 )
             return Answer(out)
+
+    def _excluded_before_window(self, user_id: str, exclude: Exclude, read: int) -> list[str]:
+        """Items to exclude that only events older than the history window show: asked of
+        the store only when the window was full (most shoppers' windows hold everything)."""
+        if exclude == "none" or read < self.history_limit:
+            return []
+        return self.store.user_item_ids(user_id, "purchase" if exclude == "purchased" else None)
 
     def _trending(self, allowed: np.ndarray, k: int, user_id: str) -> Answer:
         n = self.n_items
@@ -284,8 +295,9 @@ class Engine:
         out = []
         for col, item in enumerate(chosen.tolist()):
             row = relation[:, col] + recency
+            row[past == item] = -np.inf  # an item seen before is not its own reason
             best = int(np.argmax(row))
-            if relation[best, col] < RELATION_FLOOR:
+            if not np.isfinite(row[best]) or relation[best, col] < RELATION_FLOOR:
                 out.append(self._unexplained(item))
                 continue
             source = int(past[best])

@@ -204,6 +204,16 @@ class Store:
             rows = conn.execute(_RECENT, {"user": user_id, "limit": max(limit, 0)}).all()
         return [(r[0], r[1], r[2], r[3]) for r in reversed(rows)]
 
+    def user_item_ids(self, user_id: str, event_type: str | None = None) -> list[str]:
+        """Every item a user has an event with (of ``event_type`` only, when given)."""
+        ev = t.events
+        stmt = select(ev.c.item_id).distinct().where(ev.c.user_id == user_id)
+        stmt = stmt.where(ev.c.item_id.is_not(None))
+        if event_type is not None:
+            stmt = stmt.where(ev.c.type == event_type)
+        with self._connect() as conn:
+            return [row[0] for row in conn.execute(stmt).all()]
+
     def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about a user, as JSON-ready data (for access requests)."""
         user = self.get_user(user_id)
