@@ -240,6 +240,14 @@ def test_new_item_scores_like_its_text_twin(
     np.testing.assert_array_equal(scores[:, :before], model.score(rows))
 
 
+def test_new_item_vectors_must_come_from_the_models_encoder(
+    cold_case: tuple[SASRec, np.ndarray, Split],
+) -> None:
+    model, _, _ = cold_case
+    with pytest.raises(ValueError, match="384-d vectors of its own encoder"):
+        model.add_item_vectors(np.ones((2, 16), dtype=np.float32))
+
+
 def test_id_only_model_refuses_new_items(synthetic_model: SASRec) -> None:
     with pytest.raises(ValueError, match="item_repr"):
         synthetic_model.add_items(["a new thing"])

@@ -45,6 +45,9 @@ class SASRecConfig(ModelConfig):
     dropout: float = Field(default=0.5, ge=0.0, lt=1.0)
     #: Where each block normalises: "pre" (x + f(norm(x))) or "post" (norm(x + f(x))).
     norm: Norm = "pre"
+    #: Dropout also between the feed-forward's two layers (the original SASRec's; RecBole's
+    #: drops only after them).
+    inner_dropout: bool = True
     #: Initialise every linear map N(0, init_std) with zero biases (None: PyTorch's default).
     init_std: float | None = Field(default=None, gt=0.0)
     #: Score by cosine / temperature instead of a plain dot product (None: dot product).
@@ -65,6 +68,9 @@ class SASRecConfig(ModelConfig):
     epochs: int = Field(default=200, ge=1)
     patience: int = Field(default=10, ge=1)
     batch_size: int = Field(default=256, ge=1)
+    #: Batch histories of similar length together (less padding, faster); False: random
+    #: batches, where every target weighs alike in the loss.
+    by_length: bool = True
     lr: float = Field(default=1e-3, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)
     #: Rows of the holdout watched each epoch (a seeded sample of this many when it is larger;
@@ -150,6 +156,7 @@ class SASRec(Recommender):
                 negatives=cfg.negatives,
                 epochs=cfg.epochs,
                 batch_size=cfg.batch_size,
+                by_length=cfg.by_length,
                 lr=cfg.lr,
                 weight_decay=cfg.weight_decay,
                 patience=cfg.patience,
@@ -194,6 +201,7 @@ class SASRec(Recommender):
             id_dropout=cfg.id_dropout,
             norm=cfg.norm,
             init_std=cfg.init_std,
+            inner_dropout=cfg.inner_dropout,
         )
 
     def _write_checkpoint(self, epoch: int, network: SequenceNetwork) -> None:
@@ -232,8 +240,22 @@ class SASRec(Recommender):
         if self.config.item_repr == "id":
             raise ValueError("an id-only sasrec cannot score new items: use item_repr 'sum'")
         vectors = embed_texts(texts, settings=self.config.encoder, cache=self.config.cache)
+        return self.add_item_vectors(vectors)
+
+    def add_item_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """Append new items by their encoder embeddings (the encoder this model was trained
+        with): scored from their text alone until the next training; their indices."""
+        if self.config.item_repr == "id":
+            raise ValueError("an id-only sasrec cannot score new items: use item_repr 'sum'")
         state = self._state()
-        n = len(texts)
+        vectors = np.asarray(vectors, dtype=np.float32)
+        width = state["net/items.text"].shape[1]
+        if vectors.ndim != 2 or vectors.shape[1] != width:
+            raise ValueError(
+                f"new item vectors have shape {vectors.shape}; this sasrec reads {width}-d "
+                "vectors of its own encoder: encode the items with it"
+            )
+        n = len(vectors)
         for key in ("net/items.text", "net/items.ids.weight", "net/items.known", "popularity"):
             if key in state:
                 extra = vectors if key == "net/items.text" else np.zeros_like(state[key][:1])

@@ -94,7 +94,9 @@ class Block(nn.Module):
     Transformer's (and SASRec's reference code's) norm(x + f(x)).
     """
 
-    def __init__(self, dim: int, heads: int, inner: int, dropout: float, norm: Norm) -> None:
+    def __init__(
+        self, dim: int, heads: int, inner: int, dropout: float, norm: Norm, inner_dropout: bool
+    ) -> None:
         super().__init__()
         self.heads = heads
         self.dropout = dropout
@@ -104,7 +106,10 @@ class Block(nn.Module):
         self.out = nn.Linear(dim, dim)
         self.norm2 = nn.LayerNorm(dim)
         self.ff = nn.Sequential(
-            nn.Linear(dim, inner), nn.GELU(), nn.Dropout(dropout), nn.Linear(inner, dim)
+            nn.Linear(dim, inner),
+            nn.GELU(),
+            nn.Dropout(dropout if inner_dropout else 0.0),
+            nn.Linear(inner, dim),
         )
         self.drop = nn.Dropout(dropout)
 
@@ -153,6 +158,7 @@ class SequenceNetwork(nn.Module):
         id_dropout: float = 0.0,
         norm: Norm = "pre",
         init_std: float | None = None,
+        inner_dropout: bool = True,
     ) -> None:
         super().__init__()
         self.items = ItemEncoder(n_items, dim, repr_, text, id_dropout)
@@ -167,7 +173,7 @@ class SequenceNetwork(nn.Module):
         self.input_norm = nn.LayerNorm(dim)
         self.input_drop = nn.Dropout(dropout)
         self.blocks = nn.ModuleList(
-            Block(dim, heads, 4 * dim, dropout, norm) for _ in range(layers)
+            Block(dim, heads, 4 * dim, dropout, norm, inner_dropout) for _ in range(layers)
         )
         # Post-norm blocks end normalised already.
         self.final_norm: nn.Module = nn.LayerNorm(dim) if norm == "pre" else nn.Identity()

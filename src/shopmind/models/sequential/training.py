@@ -50,6 +50,8 @@ class Plan:
     patience: int
     max_len: int
     seed: int
+    #: Group rows of similar length into a batch (less padding); False: plain random batches.
+    by_length: bool = True
 
 
 @dataclass
@@ -127,7 +129,7 @@ def _epoch(
 ) -> float:
     network.train()
     total, count = 0.0, 0
-    for rows in _batches(inputs.lengths, plan.batch_size, generator):
+    for rows in _batches(inputs.lengths, plan.batch_size, generator, plan.by_length):
         batch = inputs.take(rows)
         wanted = targets[rows, : batch.items.shape[1]]
         valid = wanted >= 0
@@ -143,13 +145,19 @@ def _epoch(
     return total / max(count, 1)
 
 
-def _batches(lengths: torch.Tensor, size: int, generator: torch.Generator) -> list[torch.Tensor]:
-    """Random batches of similar lengths, in random order.
+def _batches(
+    lengths: torch.Tensor, size: int, generator: torch.Generator, by_length: bool = True
+) -> list[torch.Tensor]:
+    """Random batches (of similar lengths with ``by_length``), in random order.
 
-    Rows are shuffled, cut into pools of 32 batches, sorted by length within a pool: a batch is
-    padded to its longest row, so this saves most of the padding on short-history data.
+    By length: rows are shuffled, cut into pools of 32 batches, sorted by length within a pool.
+    A batch is padded to its longest row, so this saves most of the padding on short-history
+    data; but a batch of short rows holds few targets, so each of them weighs more in its
+    batch's mean loss than a target in a batch of long rows.
     """
     order = torch.randperm(len(lengths), generator=generator)
+    if not by_length:
+        return [order[i : i + size] for i in range(0, len(order), size)]
     batches: list[torch.Tensor] = []
     pool = 32 * size
     for start in range(0, len(order), pool):
