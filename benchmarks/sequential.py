@@ -60,6 +60,17 @@ MAIN: dict[str, dict[str, Any]] = {
             {},
             {"loss": ["ce"], "patience": [3]},
             {"loss": ["ce"], "lr": [1e-3], "patience": [5], "watch_rows": [0]},
+            # Random batches (not grouped by length), no time-gap input (this file has no
+            # times) and RecBole's feed-forward (no inner dropout).
+            {
+                "loss": ["ce"],
+                "lr": [1e-3],
+                "patience": [5, 3],
+                "watch_rows": [0],
+                "time_gaps": [False],
+                "by_length": [False],
+                "inner_dropout": [False],
+            },
         ],
     },
 }
@@ -173,7 +184,11 @@ def part_main(args: argparse.Namespace, payload: dict[str, Any]) -> None:
     earlier = json.loads(path.read_text()).get("main", {}).get(label) if path.exists() else None
     if earlier is not None:
         out["trials"] = earlier["trials"] + trials
-        if earlier["valid"]["ndcg@10"] >= valid.metrics["ndcg@10"]:
+        before, now = earlier["valid"]["ndcg@10"], round(valid.metrics["ndcg@10"], 4)
+        # A tie on validation goes to the faster fit (e.g. a shorter patience, same model).
+        if before > now or (
+            before == now and earlier["training"]["train_seconds"] <= record["train_seconds"]
+        ):
             print(f"  kept the earlier choice (validation {earlier['valid']['ndcg@10']})")
             payload.setdefault("main", {})[label] = {**earlier, "trials": out["trials"]}
             return

@@ -256,3 +256,27 @@ def test_id_only_model_refuses_new_items(synthetic_model: SASRec) -> None:
 def test_heads_must_divide_dim() -> None:
     with pytest.raises(ValueError, match="multiple of heads"):
         make_model("sasrec", dim=30, heads=4)
+
+
+def test_a_random_batch_run_in_pieces_has_the_whole_batchs_loss(synthetic_model: SASRec) -> None:
+    import torch
+    import torch.nn.functional as F
+
+    from shopmind.models.sequential.training import _states_and_targets, training_sequences
+
+    rng = np.random.default_rng(0)
+    lists = [
+        rng.integers(0, synthetic_model.n_items, rng.integers(2, 40)).tolist() for _ in range(64)
+    ]
+    inputs, targets = training_sequences(
+        Histories.from_lists(lists), synthetic_model.config.max_len
+    )
+    network = synthetic_model.network.eval()  # no dropout: the two runs must agree exactly
+    rows = torch.randperm(len(inputs), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        table = network.table()
+        whole = _states_and_targets(network, inputs, targets, rows, table, 1)
+        pieces = _states_and_targets(network, inputs, targets, rows, table, 8)
+        loss = [float(F.cross_entropy(s @ table.T, t)) for s, t in (whole, pieces)]
+    assert len(whole[1]) == len(pieces[1]) == int((targets >= 0).sum())
+    assert loss[0] == pytest.approx(loss[1], rel=1e-5)

@@ -68,8 +68,8 @@ class SASRecConfig(ModelConfig):
     epochs: int = Field(default=200, ge=1)
     patience: int = Field(default=10, ge=1)
     batch_size: int = Field(default=256, ge=1)
-    #: Batch histories of similar length together (less padding, faster); False: random
-    #: batches, where every target weighs alike in the loss.
+    #: Batch histories of similar length together (least padding); False: random batches, run
+    #: through the network in pieces of similar length (on Beauty they generalise far better).
     by_length: bool = True
     lr: float = Field(default=1e-3, gt=0.0)
     weight_decay: float = Field(default=0.0, ge=0.0)

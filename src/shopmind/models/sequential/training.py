@@ -130,12 +130,9 @@ def _epoch(
     network.train()
     total, count = 0.0, 0
     for rows in _batches(inputs.lengths, plan.batch_size, generator, plan.by_length):
-        batch = inputs.take(rows)
-        wanted = targets[rows, : batch.items.shape[1]]
-        valid = wanted >= 0
         table = network.table()
-        states = network(batch.items, batch.types, batch.gaps, table)[valid]
-        positives = wanted[valid]
+        pieces = 1 if plan.by_length else PIECES  # grouped batches are one length already
+        states, positives = _states_and_targets(network, inputs, targets, rows, table, pieces)
         loss = _loss(states, positives, table, plan, generator)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()  # type: ignore[no-untyped-call]
@@ -145,6 +142,36 @@ def _epoch(
     return total / max(count, 1)
 
 
+#: A random batch runs through the network in this many pieces of similar history lengths.
+PIECES = 8
+
+
+def _states_and_targets(
+    network: SequenceNetwork,
+    inputs: Sequences,
+    targets: torch.Tensor,
+    rows: torch.Tensor,
+    table: torch.Tensor,
+    pieces: int,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The states at every position with a target, and the targets, of these rows.
+
+    The rows go through the network in pieces of similar lengths, each padded only to its own
+    longest row: a random batch costs about what a batch of one length does, and its loss and
+    step are still the whole batch's.
+    """
+    if pieces > 1:
+        rows = rows[torch.argsort(inputs.lengths[rows], stable=True)]
+    states, positives = [], []
+    for piece in rows.tensor_split(max(min(pieces, len(rows)), 1)):
+        batch = inputs.take(piece)
+        wanted = targets[piece, : batch.items.shape[1]]
+        valid = wanted >= 0
+        states.append(network(batch.items, batch.types, batch.gaps, table)[valid])
+        positives.append(wanted[valid])
+    return torch.cat(states), torch.cat(positives)
+
+
 def _batches(
     lengths: torch.Tensor, size: int, generator: torch.Generator, by_length: bool = True
 ) -> list[torch.Tensor]:
@@ -152,8 +179,9 @@ def _batches(
 
     By length: rows are shuffled, cut into pools of 32 batches, sorted by length within a pool.
     A batch is padded to its longest row, so this saves most of the padding on short-history
-    data; but a batch of short rows holds few targets, so each of them weighs more in its
-    batch's mean loss than a target in a batch of long rows.
+    data. But batches of one kind of shopper generalise worse: on Beauty random batches reached
+    validation N@10 0.070 against 0.060 (weighing every target alike across the grouped
+    batches did not close the gap). Random batches are run in pieces (:func:`_epoch`).
     """
     order = torch.randperm(len(lengths), generator=generator)
     if not by_length:
