@@ -133,7 +133,10 @@ class Service:
         engine = self._engine
         if version is not None and (engine is None or engine.version != version):
             with self._switch:  # an activation here is under way or done: check again inside
-                if self._engine is None or self._engine.version != self.bundles.active_version():
+                version = self.bundles.active_version()
+                if version is not None and (
+                    self._engine is None or self._engine.version != version
+                ):
                     self._set(Engine.load(self.bundles.get(version), self.store))
                     log.info("followed the switch to bundle %s", version)
             return
