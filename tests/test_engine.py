@@ -16,7 +16,7 @@ from shopmind.catalog.schema import Event, Item
 from shopmind.catalog.store import Store
 from shopmind.catalog.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
 from shopmind.data.filters import ItemFilter
-from shopmind.engine import Engine
+from shopmind.engine import Answer, Engine
 from shopmind.models.base import top_k
 from shopmind.pipeline import train
 
@@ -80,12 +80,18 @@ def test_normalise_rows_maps_scorable_items_onto_0_1() -> None:
 def test_the_served_ranking_is_the_blend_validation_measured(engine: Engine) -> None:
     engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41)])
     answer = engine.recommend("m", 10, exclude="none")
-    histories, _ = engine.history("m")
+    _assert_serves_the_blend(engine, "m", answer)
+
+
+def _assert_serves_the_blend(engine: Engine, user: str, answer: Answer) -> np.ndarray:
+    """The engine's answer is the Blend scorer's top 10 for the user; the Blend's scores."""
+    histories, _ = engine.history(user)
     scores = Blend(engine.models, engine.weights, engine._allowed(None)).score(histories)
     scores[0, ~engine._allowed(None)] = -np.inf
     ids, values = top_k(scores, 10)
     assert [r.index for r in answer.items] == ids[0].tolist()
     np.testing.assert_allclose([r.score for r in answer.items], values[0], rtol=1e-5)
+    return scores
 
 
 def test_two_stage_ranking_serves_the_validated_blend_from_few_candidates(
@@ -99,13 +105,9 @@ def test_two_stage_ranking_serves_the_validated_blend_from_few_candidates(
     engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41, 90)])
     answer = engine.recommend("m", 10, exclude="none")
     assert content.index is not None and content.index.kind == "hnsw"
-    histories, _ = engine.history("m")
-    scores = Blend(engine.models, engine.weights, engine._allowed(None)).score(histories)
+    scores = _assert_serves_the_blend(engine, "m", answer)
     proposed = int((scores[0] >= 0).sum())
     assert 15 <= proposed <= 15 * len(engine.weights) < engine.n_items  # a true shortlist
-    ids, values = top_k(scores, 10)
-    assert [r.index for r in answer.items] == ids[0].tolist()
-    np.testing.assert_allclose([r.score for r in answer.items], values[0], rtol=1e-5)
 
 
 def test_candidates_come_from_the_items_the_filters_allow(

@@ -276,7 +276,14 @@ def import_benchmark(folder: Path, store: StoreOpt = None) -> None:
         data = read_benchmark(folder)
     except FormatError as exc:
         raise _fail(str(exc)) from exc
-    with _open_store(store) as db, db.batch() as writer:
+    with _open_store(store) as db:
+        _write_benchmark(db, data)
+
+
+def _write_benchmark(db: Any, data: Any) -> None:
+    """Write a read benchmark (a ``read_benchmark`` result) into the store, keeping its split
+    in each event's context, in one transaction; say what was written."""
+    with db.batch() as writer:
         writer.upsert_items(data.items)
         writer.upsert_users(data.users)
         added = writer.append_event_columns(
@@ -524,16 +531,7 @@ def _import_shop_folder(db: Any, folder: Path) -> None:
             raise _fail(
                 f"--data {folder}: no items.* and events.* files and not a benchmark folder: {exc}"
             ) from exc
-        with db.batch() as writer:
-            writer.upsert_items(bench.items)
-            writer.upsert_users(bench.users)
-            added = writer.append_event_columns(
-                {**bench.events, "context": [{"split": s} for s in bench.events["split"]]}
-            )
-    console.print(
-        f"{bench.name} ({bench.format}): {len(bench.items)} items, {len(bench.users)} "
-        f"shoppers, {added} new events"
-    )
+        _write_benchmark(db, bench)
 
 
 def _shop_file(folder: Path, kind: str) -> Path | None:
