@@ -26,9 +26,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# The pip that python3 -m venv ships, as in the Quick start: constraints.txt pins every version,
+# so there is nothing for its resolver to search (an upgraded pip would hide a stall there).
 python3 -m venv .venv
-.venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[test]'
+.venv/bin/pip install -q -c constraints.txt -e '.[test]'
 .venv/bin/ruff check src tests benchmarks
 .venv/bin/ruff format --check src tests benchmarks
 .venv/bin/mypy src
