@@ -308,7 +308,7 @@ def part_cold(args: argparse.Namespace, payload: dict[str, Any]) -> None:
 def part_features(args: argparse.Namespace, payload: dict[str, Any]) -> None:
     """Event-type and time-gap inputs, on the synthetic shop (the benchmarks have neither:
     all their events are purchases one synthetic second apart)."""
-    from shopmind.catalog.synthetic import SyntheticConfig, generate
+    from shopmind.synthetic import SyntheticConfig, generate
 
     config = SyntheticConfig(n_items=2_000, n_users=3_000, n_events=150_000, seed=7)
     shop = generate(config)

@@ -45,19 +45,15 @@ import numpy as np
 
 from machine import machine_summary
 from shopmind.blend import CANDIDATES
-from shopmind.bundle import BundleStore, TrainConfig
+from shopmind.bundle import BundleStore
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
 from shopmind.evaluation.report import write_json
+from shopmind.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.training.config import SERVED_MODELS, TrainConfig
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
 READ_KEY, ADMIN_KEY = "bench-read", "bench-admin"
-MODELS = {
-    "pop": {},
-    "itemknn": {"neighbors": 100, "shrink": 20.0, "recency_decay": 0.2},
-    "content": {"recency_decay": 0.3},
-}
 
 
 def log(message: str) -> None:
@@ -91,11 +87,10 @@ def prepare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if bundles.active() is None:
             if args.text == "random":
                 _random_text()
-            from shopmind.pipeline import train
+            from shopmind.training.train import train
 
             start = time.perf_counter()
-            models = {name: MODELS[name] for name in args.models.split(",")}
-            config = TrainConfig(models=models, validate_models=False)
+            config = TrainConfig.for_models(args.models.split(","), validate_models=False)
             bundle = train(store, config, home=workdir)
             facts["train_s"] = round(time.perf_counter() - start, 1)
             log(f"bundle {bundle.version} trained in {facts['train_s']}s")
@@ -135,7 +130,7 @@ def serve(workdir: Path, port: int, workers: int) -> None:
 
     # The settings come from the environment, as every worker process reads them.
     os.environ |= {
-        "SHOPMIND_STORE_URL": f"sqlite:///{workdir / 'shop.sqlite'}",
+        "SHOPMIND_STORE": f"sqlite:///{workdir / 'shop.sqlite'}",
         "SHOPMIND_HOME": str(workdir),
         "SHOPMIND_READ_KEYS": READ_KEY,
         "SHOPMIND_ADMIN_KEYS": ADMIN_KEY,
@@ -388,7 +383,9 @@ def main() -> None:
     parser.add_argument("--text", choices=("encode", "random"), default="encode")
     parser.add_argument("--endpoints", default="health,recommendations,similar,events")
     parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--models", default="pop,itemknn,content", help="of pop,itemknn,content")
+    parser.add_argument(
+        "--models", default=",".join(SERVED_MODELS), help="comma-separated (a bundle's models)"
+    )
     parser.add_argument(
         "--store-from", type=Path, default=None, help="copy this SQLite shop instead of generating"
     )

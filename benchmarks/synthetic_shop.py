@@ -24,9 +24,9 @@ from typing import Any, TypeVar
 
 from machine import machine_summary
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
 from shopmind.data.dataset import Dataset
 from shopmind.evaluation.report import write_json
+from shopmind.synthetic import SyntheticConfig, generate, write_to_store
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"

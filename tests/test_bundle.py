@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shopmind.bundle import Bundle, BundleStore, TrainConfig
+from shopmind.bundle import Bundle, BundleStore
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
-from shopmind.pipeline import train
+from shopmind.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.training.config import TrainConfig
+from shopmind.training.train import train
 
 FAST = TrainConfig(
     models={"pop": {}, "itemknn": {"neighbors": 20}}, max_validation_rows=100, keep=2

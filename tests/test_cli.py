@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -281,12 +282,12 @@ def exported(url: str, user_id: str) -> dict[str, Any]:
 def test_export_user_prints_their_events_as_json(url: str) -> None:
     generate_small(url)
     data = exported(url, "u00000")
-    assert data["id"] == "u00000"
-    assert data["user"]["id"] == "u00000"
+    assert data["user_id"] == "u00000"
+    assert data["user"]["user_id"] == "u00000"
     with Store(url) as store:
         stored = store.user_events("u00000")
     assert len(stored) > 0
-    assert [e["id"] for e in data["events"]] == [e.id for e in stored]
+    assert [e["event_id"] for e in data["events"]] == [e.id for e in stored]
     assert {e["user_id"] for e in data["events"]} == {"u00000"}
     assert {e["type"] for e in data["events"]} <= {e.type for e in stored}
 
@@ -301,7 +302,7 @@ def test_delete_user_removes_them_and_their_events(url: str) -> None:
     after = stats(url)
     assert after["events"] == before["events"] - n_events
     assert after["users"] == before["users"] - 1
-    assert exported(url, "u00001") == {"id": "u00001", "user": None, "events": []}
+    assert exported(url, "u00001") == {"user_id": "u00001", "user": None, "events": []}
     assert len(exported(url, "u00002")["events"]) > 0  # nobody else was touched
 
 
@@ -344,8 +345,8 @@ def test_demo_builds_the_shop_and_prints_the_evaluation_table(url: str) -> None:
     fast = ["--models", "pop,itemknn", "--bundle-models", "pop,itemknn", "--no-serve"]
     result = run("demo", "--store", url, *SMALL_SHOP, *fast)
     out = result.stdout
-    assert "synthetic shop: next purchase, test, full ranking" in out
-    for header in ("recall@10", "ndcg@10", "recall@50", "ndcg@50"):
+    assert "synthetic shop: models compared on the test split" in out
+    for header in ("recall@10", "ndcg@10", "recall@20", "ndcg@20"):
         assert header in out
     rows = {
         line.split("│")[1].strip(): [float(x) for x in line.split("│")[2:6]]
@@ -357,3 +358,137 @@ def test_demo_builds_the_shop_and_prints_the_evaluation_table(url: str) -> None:
         assert all(0.0 < v <= 1.0 for v in values)
     assert rows["itemknn"][1] > rows["pop"][1]  # ndcg@10
     assert stats(url)["users"] == 300
+
+
+# -- every command: flags shown as flags, --store and --home alike ---------------------------------
+
+
+def _commands() -> list[tuple[list[str], Any]]:
+    """Every command and group of the app, with its path of names."""
+    from typer.main import get_command
+
+    found: list[tuple[list[str], Any]] = []
+
+    def walk(path: list[str], command: Any) -> None:
+        found.append((path, command))
+        for name, sub in getattr(command, "commands", {}).items():
+            walk([*path, name], sub)
+
+    walk([], get_command(cli.app))
+    return found
+
+
+def test_no_flag_is_shown_as_taking_a_value_in_any_help() -> None:
+    checked = 0
+    for path, command in _commands():
+        shown = CliRunner().invoke(cli.app, [*path, "--help"], env={"COLUMNS": "120"}).output
+        assert "<bool>" not in shown, (path, shown)
+        for param in command.params:
+            names = [*param.opts, *param.secondary_opts]
+            if getattr(param, "is_flag", False):
+                # The flag's row: its names, then straight to its help text.
+                row = next(line for line in shown.splitlines() if names[-1] in line)
+                assert "<" not in row.split(names[-1], 1)[1].split(param.help[:10])[0], row
+                checked += 1
+            elif names and names[0] == "--store":
+                assert "<str>" in shown  # option types still show (the test can fail)
+    assert checked >= 8  # --verbose, --strict x3, --tune, --mask-history, --validate, ...
+
+
+DATA_COMMANDS = [
+    ["generate"], ["stats"], ["export-user"], ["delete-user"], ["import", "items"],
+    ["import", "users"], ["import", "events"], ["import", "benchmark"], ["evaluate"],
+    ["demo"], ["train"], ["bundles"], ["serve"],
+]  # fmt: skip
+
+
+def test_every_command_on_data_takes_store_and_home_worded_alike() -> None:
+    by_path = {tuple(path): command for path, command in _commands()}
+    helps: dict[str, set[str]] = {"--store": set(), "--home": set()}
+    for path in DATA_COMMANDS:
+        options = {p.opts[0]: p for p in by_path[tuple(path)].params if p.opts}
+        for name in helps:
+            assert name in options, (path, name)
+            helps[name].add(options[name].help)
+    assert all(len(texts) == 1 for texts in helps.values()), helps
+    assert {p.envvar for path in DATA_COMMANDS for p in by_path[tuple(path)].params
+            if p.opts and p.opts[0] in helps} == {"SHOPMIND_STORE", "SHOPMIND_HOME"}  # fmt: skip
+
+
+def test_bundles_takes_store_and_home_and_marks_another_stores_bundles(
+    url: str, tmp_path: Path
+) -> None:
+    generate_small(url)
+    home = tmp_path / "elsewhere"
+    trained = run("train", "--store", url, "--home", home, "--models", "pop", "--no-validate")
+    # Not a terminal: the steps are plain lines, so a log file shows them too.
+    assert "snapshotting the store …" in trained.stdout
+    assert "fitting pop: done in " in trained.stdout
+    listing = run("bundles", "--store", url, "--home", home).stdout
+    [version] = [p.name for p in (home / "bundles").iterdir() if p.name[0].isdigit()]
+    assert version in listing and "this store" in listing and "another store" not in listing
+    other = f"sqlite:///{tmp_path / 'other.sqlite'}"
+    assert "another store" in run("bundles", "--store", other, "--home", home).stdout
+    assert not (tmp_path / "other.sqlite").exists()  # listing opens no store
+    # Without --home the command reads SHOPMIND_HOME (the test's own folder): no bundle there.
+    assert version not in run("bundles", "--store", url).stdout
+    assert Path(os.environ["SHOPMIND_HOME"]) == tmp_path  # --home did not leak out
+
+
+def test_export_user_prints_the_apis_export(url: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from shopmind.serve.app import create_app
+    from shopmind.serve.settings import ServeSettings
+
+    generate_small(url)
+    with Store(url) as store:
+        store.upsert_users([store.get_user("u00003").model_copy(update={"attributes": {"a": 1}})])
+    with TestClient(create_app(ServeSettings(store=url, home=tmp_path))) as api:
+        for shopper in ("u00003", "u00004"):
+            from_api = api.get(f"/v1/users/{shopper}/export").json()
+            assert exported(url, shopper) == from_api
+    assert set(from_api) == {"user_id", "user", "events"}
+    assert set(from_api["user"]) == {"user_id", "attributes", "created_at"}
+    assert {"event_id", "user_id", "item_id", "type", "timestamp"} <= set(from_api["events"][0])
+
+
+def test_the_old_store_variable_still_works_with_a_warning(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    generate_small(url)
+    monkeypatch.setenv("SHOPMIND_STORE_URL", url)
+    with caplog.at_level("WARNING", logger="shopmind.config"):
+        counts = stats(url)  # --store given: the old variable is not read
+        assert not caplog.records
+        result = run("stats")
+    assert json.loads(result.stdout) == counts
+    [warning] = caplog.records
+    assert "SHOPMIND_STORE_URL is deprecated" in warning.getMessage()
+    assert "SHOPMIND_STORE" in warning.getMessage().split("rename it to")[1]
+    # Both set: the one name wins and the old one is said to be ignored.
+    monkeypatch.setenv("SHOPMIND_STORE", f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="shopmind.config"):
+        assert json.loads(run("stats").stdout)["events"] == 0
+    assert "SHOPMIND_STORE_URL is ignored" in caplog.text
+
+
+def test_serve_hands_the_store_to_its_workers_under_the_one_name(
+    url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uvicorn
+
+    seen: dict[str, Any] = {}
+
+    def fake_run(app: Any, **options: Any) -> None:
+        seen.update(options, app=app, env={k: v for k, v in os.environ.items() if "SHOP" in k})
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setenv("SHOPMIND_STORE_URL", "sqlite:////nowhere/old.sqlite")
+    monkeypatch.setenv("SHOPMIND_READ_KEYS", "")
+    run("serve", "--workers", "2", "--store", url, "--home", tmp_path / "h")
+    assert seen["workers"] == 2 and seen["app"] == "shopmind.serve.app:create_app"
+    assert seen["env"]["SHOPMIND_STORE"] == url
+    assert "SHOPMIND_STORE_URL" not in seen["env"]
+    assert seen["env"]["SHOPMIND_HOME"] == str((tmp_path / "h").resolve())

@@ -67,10 +67,10 @@ def test_demo_builds_the_shop_in_the_data_directory_and_activates_a_bundle(
     assert active.model_names == ["pop", "itemknn"]
     assert f"bundle {active.version} is active" in out
 
-    test_rows = _table(out, "synthetic shop: next purchase, test, full ranking")
+    test_rows = _table(out, "synthetic shop: models compared on the test split")
     assert set(test_rows) == {"pop", "itemknn"}
     assert test_rows["itemknn"][1] > test_rows["pop"][1]  # ndcg@10: the shop has structure
-    valid_rows = _table(out, "the bundle: validation, full ranking")
+    valid_rows = _table(out, "the served bundle on the validation split")
     assert set(valid_rows) == {"pop", "itemknn", "blend"}
     for model, values in valid_rows.items():
         assert values == pytest.approx(
@@ -104,7 +104,7 @@ def test_demo_imports_a_benchmark_folder_with_data(tmp_path: Path, unisrec_toy: 
         "--no-serve",
     ).stdout
     assert "Toy (" in out and "5 items, 2 shoppers" in out
-    assert f"{unisrec_toy.name}: next purchase, test, full ranking" in out
+    assert f"{unisrec_toy.name}: models compared on the test split" in out
     with Store(f"sqlite:///{home / 'shopmind.sqlite'}") as store:
         assert store.counts()["items"] == 5
     assert BundleStore(home).active() is not None
@@ -141,7 +141,7 @@ def test_demo_imports_a_folder_of_shop_files(tmp_path: Path) -> None:
         "--no-serve",
     ).stdout
     assert "8 of 8 rows loaded" in out and "24 of 24 rows loaded" in out
-    assert "shop: next purchase, test, full ranking" in out
+    assert "shop: models compared on the test split" in out
     assert BundleStore(home).active() is not None
 
 

@@ -11,14 +11,15 @@ import numpy as np
 import pytest
 
 from shopmind.blend import Blend, normalise_rows
-from shopmind.bundle import Bundle, TrainConfig
+from shopmind.bundle import Bundle
 from shopmind.catalog.schema import Event, Item
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
 from shopmind.data.filters import ItemFilter
 from shopmind.engine import Answer, Engine
 from shopmind.models.base import top_k
-from shopmind.pipeline import train
+from shopmind.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
+from shopmind.training.config import TrainConfig
+from shopmind.training.train import train
 
 MODELS: dict[str, dict[str, Any]] = {
     "pop": {},

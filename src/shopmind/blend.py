@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from shopmind.bundle import TrainConfig
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
 from shopmind.data.split import EvalSet, leave_last_out
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
+from shopmind.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 

@@ -169,7 +169,13 @@ class Engine:
         engine = cls(bundle, store, models, ItemTable.load(bundle.path), similar)
         if sync:
             engine.sync_items()
-        log.info("engine: bundle %s, %d items, models %s", bundle.version, engine.n_items, models)
+        log.info(
+            "engine: bundle %s, %d items, models %s",
+            bundle.version,
+            engine.n_items,
+            ", ".join(models),
+        )
+        log.debug("engine: model configs %s", {name: m.config for name, m in models.items()})
         return engine
 
     @property

@@ -113,7 +113,7 @@ def test_delete_user_removes_their_events_and_row(store: Store) -> None:
     assert store.delete_user("u1") == 2
     assert store.get_user("u1") is None
     assert store.user_events("u1") == []
-    assert store.export_user("u1") == {"id": "u1", "user": None, "events": []}
+    assert store.export_user("u1") == {"user_id": "u1", "user": None, "events": []}
     assert [e.id for e in store.user_events("u2")] == ["e3"]
     assert store.counts()["users"] == 1
     assert store.delete_user("nobody") == 0
@@ -202,7 +202,7 @@ def test_user_events_are_chronological_and_limit_keeps_the_latest(store: Store) 
     assert [e.id for e in store.user_events("u1")] == ["e1", "e2", "e3"]
     assert [e.id for e in store.user_events("u1", limit=2)] == ["e2", "e3"]
     exported = store.export_user("u1")
-    assert [e["id"] for e in exported["events"]] == ["e1", "e2", "e3"]
+    assert [e["event_id"] for e in exported["events"]] == ["e1", "e2", "e3"]
 
 
 def test_recent_item_events_are_the_newest_with_an_item_oldest_first(store: Store) -> None:

@@ -10,9 +10,9 @@ import pytest
 from pydantic import ValidationError
 
 from shopmind.catalog.schema import Item
-from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, ItemSide
 from shopmind.data.filters import ItemFilter
+from shopmind.synthetic import SyntheticConfig, generate
 
 ITEMS = [
     Item(id="a", category_path=("Electronics", "Cameras", "Lenses"), brand="Nikon", price=300),

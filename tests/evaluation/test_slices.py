@@ -2,10 +2,10 @@
 
 import numpy as np
 
-from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, leave_last_out
 from shopmind.evaluation import evaluate, slices
 from shopmind.models.registry import make_model
+from shopmind.synthetic import SyntheticConfig, generate
 
 
 def test_slices_label_rows_and_cold_targets_are_harder() -> None:

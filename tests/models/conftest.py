@@ -112,7 +112,7 @@ class SyntheticCase:
 @pytest.fixture(scope="session")
 def synthetic() -> SyntheticCase:
     """A small synthetic shop (with funnels: a purchase follows a view of the same item)."""
-    from shopmind.catalog.synthetic import SyntheticConfig, generate
+    from shopmind.synthetic import SyntheticConfig, generate
 
     shop = generate(SyntheticConfig(n_items=400, n_users=600, n_events=30_000, seed=11))
     data = Dataset.from_columns(shop.items, shop.users, shop.events)

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from conformance import RecommenderConformance, purchase_histories
 
-from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, Histories, leave_last_out
 from shopmind.models import make_model, recommend
 from shopmind.models.content import NO_TEXT, ContentRecommender, spherical_kmeans
+from shopmind.synthetic import SyntheticConfig, generate
 
 TORCH = {"encoder": {"backend": "torch"}}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 from conformance import RecommenderConformance, purchase_histories
 
+from shopmind.catalog.schema import DAY_MS
 from shopmind.data import Dataset, Histories, Split
 from shopmind.models import make_model, recommend
-from shopmind.models.popularity import DAY_MS
 
 
 class TestPopularity(RecommenderConformance):

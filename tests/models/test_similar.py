@@ -8,10 +8,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, leave_last_out
 from shopmind.models import make_model
 from shopmind.models.similar import SimilarItems, tune_blend
+from shopmind.synthetic import SyntheticConfig, generate
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
 

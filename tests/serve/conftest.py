@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from shopmind.bundle import TrainConfig
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import PlantedTruth, SyntheticConfig, generate, write_to_store
+from shopmind.synthetic import PlantedTruth, SyntheticConfig, generate, write_to_store
+from shopmind.training.config import TrainConfig
 
 SHOP = SyntheticConfig(seed=5, n_items=300, n_users=250, n_events=12_000)
 #: Fast models plus the text-aware one (new items are served through it).
@@ -41,7 +41,7 @@ class Shop:
 
 @pytest.fixture(scope="session")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Shop:
-    from shopmind.pipeline import train
+    from shopmind.training.train import train
 
     home = tmp_path_factory.mktemp("serve-shop")
     url = f"sqlite:///{home / 'shop.sqlite'}"
@@ -61,7 +61,7 @@ def _client_for(shop: Shop, **settings: Any) -> TestClient:
     from shopmind.serve.app import create_app
     from shopmind.serve.settings import ServeSettings
 
-    return TestClient(create_app(ServeSettings(store_url=shop.url, home=shop.home, **settings)))
+    return TestClient(create_app(ServeSettings(store=shop.url, home=shop.home, **settings)))
 
 
 @pytest.fixture

@@ -153,6 +153,26 @@ def test_stats_count_the_shop(api: TestClient) -> None:
     assert stats["top_categories"][0]["items"] >= stats["top_categories"][-1]["items"] > 0
 
 
+def test_stats_list_as_many_days_as_asked(api: TestClient) -> None:
+    every = api.get("/v1/stats", params={"days": 36_600}).json()["events_by_day"]
+    assert len(every) > 3
+    assert [d["day"] for d in every] == sorted(d["day"] for d in every)
+    assert api.get("/v1/stats", params={"days": 3}).json()["events_by_day"] == every[-3:]
+    assert api.get("/v1/stats").json()["events_by_day"] == every[-90:]
+    assert api.get("/v1/stats", params={"days": 0}).status_code == 422
+
+
+def test_the_schema_declares_the_api_key_for_swagger_ui(api: TestClient) -> None:
+    # The apiKey scheme gives /docs its "Authorize" button; /health stays without one.
+    schema = api.get("/openapi.json").json()
+    scheme = schema["components"]["securitySchemes"]["APIKey"]
+    assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
+    for path in ("/v1/stats", "/v1/users/{user_id}/recommendations"):
+        assert schema["paths"][path]["get"]["security"] == [{"APIKey": []}], path
+    assert schema["paths"]["/v1/events"]["post"]["security"] == [{"APIKey": []}]
+    assert "security" not in schema["paths"]["/health"]["get"]
+
+
 def test_health_metrics_and_docs(api: TestClient, shop: Shop) -> None:
     assert api.get("/health").json() == {"status": "ok", "bundle": shop.bundle}
     api.get("/v1/users/u00001/recommendations")
@@ -160,7 +180,10 @@ def test_health_metrics_and_docs(api: TestClient, shop: Shop) -> None:
     assert metrics.status_code == 200
     assert 'route="/v1/users/{user_id}/recommendations"' in metrics.text
     assert "shopmind_request_seconds_bucket" in metrics.text
-    assert api.get("/docs").status_code == 200
+    docs = api.get("/docs")
+    assert docs.status_code == 200 and "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    redoc = api.get("/redoc", follow_redirects=False)
+    assert redoc.is_redirect and redoc.headers["location"] == "/docs"
     paths = api.get("/openapi.json").json()["paths"]
     assert "/v1/users/{user_id}/recommendations" in paths and "/v1/events" in paths
 

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from shopmind.bundle import TrainConfig
 from shopmind.catalog.store import Store
+from shopmind.training.config import TrainConfig
 
 Shop = Any
 ClientFor = Callable[..., TestClient]
@@ -21,7 +21,7 @@ FAST = TrainConfig(models={"pop": {}, "itemknn": {"neighbors": 20}}, max_validat
 
 
 def _second_bundle(shop: Shop) -> str:
-    from shopmind.pipeline import train
+    from shopmind.training.train import train
 
     with Store(shop.url) as store:
         return train(store, FAST, home=shop.home, activate=False).version
@@ -112,7 +112,7 @@ def _uvicorn(shop: Shop) -> Iterator[str]:
     from shopmind.serve.app import create_app
     from shopmind.serve.settings import ServeSettings
 
-    app = create_app(ServeSettings(store_url=shop.url, home=shop.home))
+    app = create_app(ServeSettings(store=shop.url, home=shop.home))
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)

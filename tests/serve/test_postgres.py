@@ -7,16 +7,16 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from shopmind.bundle import TrainConfig
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.training.config import TrainConfig
 
 
 @pytest.mark.postgres
 def test_the_api_over_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    from shopmind.pipeline import train
     from shopmind.serve.app import create_app
     from shopmind.serve.settings import ServeSettings
+    from shopmind.training.train import train
 
     with Store(postgres_url) as store:
         write_to_store(
@@ -26,7 +26,7 @@ def test_the_api_over_postgresql(postgres_url: str, tmp_path: Path) -> None:
             models={"pop": {}, "itemknn": {"neighbors": 20}}, max_validation_rows=50
         )
         bundle = train(store, config, home=tmp_path)
-    settings = ServeSettings(store_url=postgres_url, home=tmp_path, admin_keys=["a"])
+    settings = ServeSettings(store=postgres_url, home=tmp_path, admin_keys=["a"])
     with TestClient(create_app(settings), headers={"X-API-Key": "a"}) as api:
         assert api.get("/health").json()["bundle"] == bundle.version
         before = api.get("/v1/users/pg-shopper/recommendations").json()

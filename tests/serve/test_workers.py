@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 from fastapi.testclient import TestClient
 
-from shopmind.bundle import TrainConfig
 from shopmind.catalog.store import Store
+from shopmind.training.config import TrainConfig
 
 Shop = Any
 ClientFor = Callable[..., TestClient]
@@ -37,7 +37,7 @@ def _twin(api: TestClient | httpx.Client, shop: Shop, item_id: str) -> dict[str,
 def test_a_process_follows_items_and_bundle_switches_made_by_another(
     own_shop: Shop, client_for: ClientFor
 ) -> None:
-    from shopmind.pipeline import train
+    from shopmind.training.train import train
 
     with Store(own_shop.url) as store:
         fast = TrainConfig(models={"pop": {}, "itemknn": {"neighbors": 20}}, max_validation_rows=80)

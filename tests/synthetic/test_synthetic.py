@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from shopmind.catalog.schema import Event, Item, User, to_millis
-from shopmind.catalog.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
+from shopmind.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
 
 CONFIG = SyntheticConfig(n_items=800, n_users=500, n_events=30_000, seed=3)
 TINY = SyntheticConfig(n_items=200, n_users=80, n_events=3_000)

@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from shopmind.catalog.synthetic import SyntheticConfig, generate
 from shopmind.data import Dataset, leave_last_out
+from shopmind.synthetic import SyntheticConfig, generate
 from shopmind.text.encoder import (
     EncoderSettings,
     SentenceTransformerEncoder,

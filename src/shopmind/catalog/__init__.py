@@ -1,4 +1,4 @@
-"""The shop's facts: schemas, the Store, importers and the synthetic shop."""
+"""The shop's facts: schemas, the Store, importers and formats."""
 
 from shopmind.catalog.schema import Event, Item, User, event_types, register_event_type
 

@@ -10,10 +10,8 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, func, or_, select
 
 from shopmind.catalog import _tables as t
-from shopmind.catalog.schema import Item, User
+from shopmind.catalog.schema import DAY_MS, Item, User
 from shopmind.catalog.store import Store, _item, _user
-
-DAY_MS = 86_400_000
 
 
 def _like(text: str) -> str:

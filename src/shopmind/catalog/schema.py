@@ -84,6 +84,10 @@ def parse_timestamp(value: Any) -> datetime:
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
+#: Milliseconds in a day (the Store and the Dataset keep time as epoch milliseconds).
+DAY_MS = 86_400_000
+
+
 def to_millis(moment: datetime) -> int:
     """Epoch milliseconds of an aware datetime (how the Store and Dataset keep time)."""
     return round(moment.timestamp() * 1000)

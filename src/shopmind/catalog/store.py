@@ -26,6 +26,7 @@ from shopmind.catalog._engine import (
     parse_url,
 )
 from shopmind.catalog._writer import StoreWriter
+from shopmind.catalog.records import user_export
 from shopmind.catalog.schema import Event, Item, User, from_millis
 from shopmind.config import default_store_url
 
@@ -42,6 +43,12 @@ _RECENT = (
     .order_by(t.events.c.timestamp.desc(), t.events.c.seq.desc())
     .limit(bindparam("limit"))
 )
+
+
+def safe_url(url: str | None = None) -> str:
+    """The URL ``Store(url)`` opens, password masked, without opening it (StoreError when
+    it is not a store URL)."""
+    return mask_url(parse_url(default_store_url() if url is None else url))
 
 
 class Store:
@@ -215,13 +222,9 @@ class Store:
             return [row[0] for row in conn.execute(stmt).all()]
 
     def export_user(self, user_id: str) -> dict[str, Any]:
-        """Everything stored about a user, as JSON-ready data (for access requests)."""
-        user = self.get_user(user_id)
-        return {
-            "id": user_id,
-            "user": None if user is None else user.model_dump(mode="json"),
-            "events": [event.model_dump(mode="json") for event in self.user_events(user_id)],
-        }
+        """Everything stored about a user, as JSON-ready data (for access requests): the
+        record of :func:`~shopmind.catalog.records.user_export`, as the API answers it."""
+        return user_export(user_id, self.get_user(user_id), self.user_events(user_id))
 
     def counts(self) -> dict[str, int]:
         """Rows per table (``items``, ``users``, ``events``) and ``events.<type>`` per type."""

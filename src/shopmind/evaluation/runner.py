@@ -10,12 +10,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from shopmind.catalog.formats import read_benchmark
 from shopmind.data.dataset import Dataset
 from shopmind.data.split import Split, as_given
 from shopmind.evaluation.evaluator import EvalResult, evaluate
 from shopmind.models.base import Holdout
 from shopmind.models.registry import make_model
+from shopmind.progress import Steps
+from shopmind.training.config import PROTOCOL_KS
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +112,7 @@ def run_model(
     split: Split,
     *,
     mask_history: bool,
-    ks: tuple[int, ...] = (10, 50),
+    ks: tuple[int, ...] = PROTOCOL_KS,
     grid: Grid | Sequence[Grid] | None = None,
     fixed: Mapping[str, Any] | None = None,
     select_by: str = "ndcg@10",
@@ -141,7 +145,7 @@ def run_model(
     return ModelRun(name, params, valid, test, seconds, trials)
 
 
-def summary_row(run: ModelRun, ks: tuple[int, ...] = (10, 50)) -> dict[str, Any]:
+def summary_row(run: ModelRun, ks: tuple[int, ...] = PROTOCOL_KS) -> dict[str, Any]:
     """The benchmark JSON row of one model: test metrics, train time, chosen parameters."""
     row: dict[str, Any] = {}
     for k in ks:
@@ -154,3 +158,32 @@ def summary_row(run: ModelRun, ks: tuple[int, ...] = (10, 50)) -> dict[str, Any]
     row["train_seconds"] = round(run.train_seconds, 2)
     row["params"] = run.params
     return row
+
+
+def evaluate_models(
+    split: Split,
+    names: Sequence[str],
+    *,
+    ks: tuple[int, ...] = PROTOCOL_KS,
+    mask_history: bool = False,
+    tune: bool = False,
+    bootstrap: int = 0,
+    console: Console | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Fit each model on train (tuning on validation if asked) and summarise its test result."""
+    results: dict[str, dict[str, Any]] = {}
+    with Steps(console, total=len(names)) as steps:
+        for name in names:
+            steps.step(f"{name}: {'tuning, ' if tune else ''}fitting and evaluating")
+            run = run_model(
+                name,
+                split,
+                mask_history=mask_history,
+                ks=ks,
+                grid=GRIDS.get(name, {}) if tune else {},
+                bootstrap=bootstrap,
+                progress=steps.beat,
+            )
+            results[name] = summary_row(run, ks)
+            steps.advance()
+    return results

@@ -6,11 +6,10 @@ from typing import Literal
 
 import numpy as np
 
+from shopmind.catalog.schema import DAY_MS
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
 from shopmind.models.base import ModelConfig, Recommender
-
-DAY_MS = 86_400_000
 
 
 class PopularityConfig(ModelConfig):

@@ -1,31 +1,18 @@
-"""The API's JSON records of the catalogue's facts, and its catalogue summaries."""
+"""The API's JSON records of items, and its catalogue summaries (a shopper's records are
+:mod:`shopmind.catalog.records`, shared with the command line)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from typing import Any
 
-from shopmind.catalog.schema import Event, Item
+from shopmind.catalog.schema import Item
 
 
 def top_categories(categories: list[tuple[str, ...]], n: int = 10) -> list[tuple[str, int]]:
     """The most stocked top-level categories."""
     counts = Counter(path[0] for path in categories if path)
     return counts.most_common(n)
-
-
-def event_record(event: Event, title: str | None = None) -> dict[str, Any]:
-    return {
-        "event_id": event.id,
-        "user_id": event.user_id,
-        "item_id": event.item_id,
-        "type": event.type,
-        "value": event.value,
-        "query": event.query,
-        "timestamp": event.timestamp.isoformat(),
-        "context": dict(event.context or {}),
-        "title": title,
-    }
 
 
 def item_record(item: Item) -> dict[str, Any]:

@@ -24,10 +24,11 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shopmind.bundle import BundleStore, TrainConfig
+from shopmind.bundle import BundleStore
 from shopmind.catalog.store import Store
 from shopmind.engine import Engine
 from shopmind.serve.settings import ServeSettings
+from shopmind.training.config import TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +171,7 @@ class Service:
         if config is None:
             active = self.bundles.active()
             config = (
-                TrainConfig.model_validate(active.manifest["config"])
+                active.manifest.config
                 if active is not None
                 else TrainConfig(keep=self.settings.keep_bundles)
             )
@@ -201,7 +202,7 @@ class Service:
             self._write_job(job, {**self.job(job), **fields})
 
     def _retrain(self, job: str, config: TrainConfig) -> None:
-        from shopmind.pipeline import train
+        from shopmind.training.train import train
 
         self._update(job, status="running", started=_now())
         try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from shopmind.config import data_home, default_store_url
+from shopmind.config import OLD_STORE_ENV, data_home, default_store_url, store_url_from_env
 
 Keys = Annotated[list[str], NoDecode]
 
@@ -21,13 +22,11 @@ class ServeSettings(BaseSettings):
     key at all the API runs open, which ``shopmind serve`` allows only on a loopback address.
     """
 
-    model_config = SettingsConfigDict(env_prefix="SHOPMIND_", extra="ignore")
+    # forbid: a misspelt setting passed in code fails at once (unknown variables are ignored).
+    model_config = SettingsConfigDict(env_prefix="SHOPMIND_", extra="forbid")
 
-    #: The Store URL (``SHOPMIND_STORE_URL`` or ``SHOPMIND_STORE``; default: the home's SQLite).
-    store_url: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("store_url", "SHOPMIND_STORE_URL", "SHOPMIND_STORE"),
-    )
+    #: The Store URL (``SHOPMIND_STORE``, as ``--store``; default: the home's SQLite file).
+    store: str | None = None
     #: The shopmind home holding ``bundles/`` (default: $SHOPMIND_HOME, else ~/.shopmind).
     home: Path | None = None
     #: Keys that may read (recommendations, items, stats); admin keys may read too.
@@ -49,6 +48,14 @@ class ServeSettings(BaseSettings):
     #: bundle, items posted or deleted (0: never; right for one process and no other writer).
     follow_seconds: float = Field(default=2.0, ge=0.0)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _old_store_name(cls, data: Any) -> Any:
+        """The store URL's deprecated name still works for now, with a warning."""
+        if isinstance(data, dict) and data.get("store") is None and os.environ.get(OLD_STORE_ENV):
+            return {**data, "store": store_url_from_env()}
+        return data
+
     @field_validator("read_keys", "admin_keys", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
@@ -65,8 +72,8 @@ class ServeSettings(BaseSettings):
         return self.home if self.home is not None else data_home()
 
     def resolved_store_url(self) -> str:
-        if self.store_url:
-            return self.store_url
+        if self.store:
+            return self.store
         if self.home is not None:
             return f"sqlite:///{self.home / 'shopmind.sqlite'}"
         return default_store_url()

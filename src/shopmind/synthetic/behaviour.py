@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from shopmind.catalog import _vocabulary as vocab
-from shopmind.catalog._synthetic_catalogue import Catalogue, row_cdf, sample_rows
-from shopmind.catalog.schema import User, event_type_code, event_types, from_millis, to_millis
-
-if TYPE_CHECKING:
-    from shopmind.catalog.synthetic import SyntheticConfig
+from shopmind.catalog.schema import (
+    DAY_MS,
+    User,
+    event_type_code,
+    event_types,
+    from_millis,
+    to_millis,
+)
+from shopmind.synthetic import vocabulary as vocab
+from shopmind.synthetic.catalogue import Catalogue, row_cdf, sample_rows
+from shopmind.synthetic.config import SyntheticConfig
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 ObjectArray = npt.NDArray[np.object_]
 
-DAY_MS = 86_400_000
 #: Appended to id tables so that index -1 reads as "no item" / "no query".
 _NONE = np.array([None], dtype=object)
 _LEAF_DEPT = np.array([vocab.DEPARTMENTS.index(leaf.department) for leaf in vocab.LEAVES])

@@ -5,16 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from shopmind.catalog import _vocabulary as vocab
 from shopmind.catalog.schema import Item
-
-if TYPE_CHECKING:
-    from shopmind.catalog.synthetic import SyntheticConfig
+from shopmind.synthetic import vocabulary as vocab
+from shopmind.synthetic.config import SyntheticConfig
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

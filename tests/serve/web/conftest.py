@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from shopmind.catalog.store import Store
-from shopmind.catalog.synthetic import SyntheticConfig, generate, write_to_store
+from shopmind.synthetic import SyntheticConfig, generate, write_to_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -41,8 +41,8 @@ class TrainedShop:
 
 @pytest.fixture(scope="session")
 def trained_shop(tmp_path_factory: pytest.TempPathFactory) -> TrainedShop:
-    from shopmind.bundle import TrainConfig
-    from shopmind.pipeline import train
+    from shopmind.training.config import TrainConfig
+    from shopmind.training.train import train
 
     home = tmp_path_factory.mktemp("web-shop")
     url = f"sqlite:///{home / 'shop.sqlite'}"
@@ -70,7 +70,7 @@ def serving(shop: TrainedShop, **settings: Any) -> Iterator[str]:
     from shopmind.serve.app import create_app
     from shopmind.serve.settings import ServeSettings
 
-    app = create_app(ServeSettings(store_url=shop.store_url, home=shop.home, **settings))
+    app = create_app(ServeSettings(store=shop.store_url, home=shop.home, **settings))
     port = _free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")

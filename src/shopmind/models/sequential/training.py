@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 from shopmind.data.histories import Histories
 from shopmind.models.sequential.batches import Sequences, encode
 from shopmind.models.sequential.network import SequenceNetwork
+from shopmind.progress import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -89,9 +90,12 @@ def train(
     report = Report()
     best_state: dict[str, torch.Tensor] | None = None
     stale = 0
+    # The bar shows on a terminal only; a log gets a line per epoch, and within a long epoch
+    # one every EVERY_SECONDS.
     bar = tqdm(range(1, plan.epochs + 1), desc="sasrec", unit="epoch", disable=None, leave=False)
+    heartbeat = Heartbeat(log.info)
     for epoch in bar:
-        loss = _epoch(network, optimiser, inputs, targets, plan, generator)
+        loss = _epoch(network, optimiser, inputs, targets, plan, generator, heartbeat, epoch)
         row = {"epoch": float(epoch), "loss": loss, "seconds": time.perf_counter() - started}
         if watch is not None:
             row["ndcg@10"] = watched_ndcg(network, watch, plan.max_len)
@@ -126,10 +130,15 @@ def _epoch(
     targets: torch.Tensor,
     plan: Plan,
     generator: torch.Generator,
+    heartbeat: Heartbeat | None = None,
+    epoch: int = 0,
 ) -> float:
     network.train()
     total, count = 0.0, 0
-    for rows in _batches(inputs.lengths, plan.batch_size, generator, plan.by_length):
+    batches = _batches(inputs.lengths, plan.batch_size, generator, plan.by_length)
+    for done, rows in enumerate(batches):
+        if heartbeat is not None:
+            heartbeat.beat(f"sasrec epoch {epoch}: {done} of {len(batches)} batches")
         table = network.table()
         pieces = 1 if plan.by_length else PIECES  # grouped batches are one length already
         states, positives = _states_and_targets(network, inputs, targets, rows, table, pieces)

@@ -33,7 +33,7 @@ def active_bundle(service: ServiceDep) -> dict[str, Any]:
     engine = service.engine
     if engine is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no bundle is active")
-    return engine.bundle.manifest
+    return engine.bundle.manifest.to_json()
 
 
 @router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, dependencies=[AdminAccess])

@@ -9,8 +9,8 @@ from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
 
 from shopmind.catalog import reads
+from shopmind.catalog.records import event_record
 from shopmind.catalog.schema import Event
-from shopmind.serve import queries
 from shopmind.serve.auth import AdminAccess, ReadAccess
 from shopmind.serve.routes import ServiceDep, row_errors, too_large, unprocessable
 from shopmind.serve.schemas import Accepted, Deleted, EventRecord, EventsIn, EventsPage, UserExport
@@ -58,7 +58,7 @@ def user_events(
     events = service.store.user_events(user_id, limit=limit)[::-1]
     names = reads.titles(service.store, {e.item_id for e in events if e.item_id})
     return EventsPage(
-        events=[EventRecord(**queries.event_record(e, names.get(e.item_id or ""))) for e in events]
+        events=[EventRecord(**event_record(e, names.get(e.item_id or ""))) for e in events]
     )
 
 
@@ -68,12 +68,7 @@ def export_user(user_id: str, service: ServiceDep) -> UserExport:
     data = service.store.export_user(user_id)
     if data["user"] is None and not data["events"]:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
-    events = service.store.user_events(user_id)
-    return UserExport(
-        user_id=user_id,
-        user=data["user"],
-        events=[EventRecord(**queries.event_record(e)) for e in events],
-    )
+    return UserExport.model_validate(data)
 
 
 @router.delete("/users/{user_id}", dependencies=[AdminAccess])
