@@ -58,6 +58,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         version=__version__,
         description="Recommendations for an online shop, driven by a language model.",
         lifespan=lifespan,
+        # FastAPI's own docs pages load Swagger UI and ReDoc from a CDN: shopmind.serve.docs
+        # serves Swagger UI from the package instead.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.service = None
@@ -73,7 +77,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         if exc.name != "shopmind.serve.web":
             raise
     else:
+        from shopmind.serve.docs import router as docs_router
+
         app.include_router(web_router)
+        app.include_router(docs_router)  # its assets are static files of the web UI
 
     @app.exception_handler(NoBundle)
     async def _no_bundle(request: Request, exc: NoBundle) -> JSONResponse:

@@ -11,7 +11,14 @@ from fastapi.security import APIKeyHeader
 from shopmind.serve.settings import ServeSettings
 
 HEADER = "X-API-Key"
-_api_key = APIKeyHeader(name=HEADER, auto_error=False, description="A read key or an admin key")
+# auto_error=False: _check decides (401, 403, or open when no key is configured); the scheme
+# puts the header in the OpenAPI schema, so /docs has an "Authorize" button that sends it.
+_api_key = APIKeyHeader(
+    name=HEADER,
+    scheme_name="APIKey",
+    auto_error=False,
+    description="A read key (reads) or an admin key (reads, writes, administration)",
+)
 
 
 def _matches(key: str, keys: list[str]) -> bool:

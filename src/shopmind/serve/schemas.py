@@ -163,6 +163,8 @@ class SimilarItemsOut(BaseModel):
 
 
 class DayCount(BaseModel):
+    """A UTC day (``YYYY-MM-DD``) that has events, and how many."""
+
     day: str
     count: int
 

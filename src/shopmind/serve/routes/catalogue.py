@@ -113,8 +113,22 @@ def get_user(user_id: str, service: ServiceDep) -> UserRecord:
 
 
 @router.get("/stats", dependencies=[ReadAccess])
-def stats(service: ServiceDep) -> Stats:
-    """Counts for the dashboard: items, shoppers, events by type and by day, top categories."""
+def stats(
+    service: ServiceDep,
+    days: Annotated[
+        int,
+        Query(
+            ge=1,
+            le=36_600,
+            description="`events_by_day` lists at most this many days: the latest with events",
+        ),
+    ] = 90,
+) -> Stats:
+    """Counts for the dashboard: items, shoppers, events by type and by day, top categories.
+
+    ``events_by_day`` lists only days that have events (oldest first): a day missing between
+    two listed ones had none.
+    """
     counts = service.store.counts()
     engine = service.engine
     if engine is not None:
@@ -131,7 +145,7 @@ def stats(service: ServiceDep) -> Stats:
             "events": counts["events"],
             "events_by_type": by_type,
             "events_by_day": [
-                {"day": d, "count": n} for d, n in reads.events_by_day(service.store)
+                {"day": d, "count": n} for d, n in reads.events_by_day(service.store, days)
             ],
             "top_categories": [
                 {"category": c, "items": n} for c, n in queries.top_categories(categories)

@@ -1,7 +1,30 @@
-// Small SVG charts drawn by hand: horizontal/vertical bars and lines with axes and labels.
+// Small SVG charts drawn by hand: bars, lines and daily counts over a time axis, with axes whose
+// labels are measured so that they never overlap. Each chart's <svg> is data-testid="plot", its
+// axis labels "x-tick" / "y-tick" (with data-value), its lines "line".
+
+import { dayNumber, formatDay, isoDay, timeTicks } from "./timeaxis.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 export const PALETTE = ["#3b6fd8", "#e07a2e", "#2e9e6a", "#c2417a", "#7d5bd6", "#9a8a2a", "#2a9ab0", "#6b6b6b"];
+/** Space between two axis labels at least, in SVG units. */
+const LABEL_GAP = 12;
+
+const INTEGER = new Intl.NumberFormat("en-US", { maximumFractionDigits: 0 });
+const FRACTION = new Intl.NumberFormat("en-US", { maximumSignificantDigits: 3 });
+const DECIMAL = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+const COMPACT = new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 });
+
+/** A number as people read it: "12,345", "0.75", "0.123", "3.14". */
+export function formatNumber(value) {
+  if (!Number.isFinite(value)) return String(value);
+  if (Number.isInteger(value)) return INTEGER.format(value);
+  return Math.abs(value) < 1 ? FRACTION.format(value) : DECIMAL.format(value);
+}
+
+/** An axis number: like formatNumber, thousands and more abbreviated ("1.2k", "3.4M"). */
+export function formatTick(value) {
+  return Math.abs(value) >= 1000 ? COMPACT.format(value).replace("K", "k") : formatNumber(value);
+}
 
 function svgEl(tag, attrs = {}, text) {
   const node = document.createElementNS(SVG, tag);
@@ -19,42 +42,98 @@ function svgRoot(width, height, label) {
     role: "img",
     "aria-label": label,
     class: "plot",
+    "data-testid": "plot",
   });
-}
-
-function niceMax(value, integer = false) {
-  if (integer && value <= 4) return 4;
-  if (!(value > 0)) return 1;
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const step of [1, 2, 2.5, 5, 10]) if (value <= step * power) return step * power;
-  return 10 * power;
-}
-
-export function formatNumber(value) {
-  if (Math.abs(value) >= 1000) return Math.round(value).toLocaleString();
-  if (Number.isInteger(value)) return String(value);
-  return Math.abs(value) < 1 ? value.toFixed(4) : value.toFixed(2);
 }
 
 function empty(label) {
   const root = svgRoot(400, 60, label);
+  root.setAttribute("width", 400); // drawn at its own size: "no data" is a note, not a headline
   root.append(svgEl("text", { x: 200, y: 34, "text-anchor": "middle", class: "muted" }, "no data"));
   return root;
 }
 
-/** The SVG root and its plot area, with four horizontal grid lines labelled 0 … ``top``. */
-function framedPlot(width, height, label, margin, inner, top) {
+/**
+ * A y scale from 0 with about four steps: a round step (1, 2, 2.5 or 5 × 10ⁿ; whole for counts;
+ * no 2.5 below 0.025, which would print four decimals) and its top.
+ */
+function niceScale(max, integer) {
+  if (!(max > 0)) return integer ? { top: 4, step: 1 } : { top: 1, step: 0.25 };
+  const raw = max / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const steps = [1, 2, power >= 0.01 ? 2.5 : 2, 5, 10]
+    .map((m) => m * power)
+    .filter((s) => !integer || Number.isInteger(s));
+  const step = integer ? Math.max(1, steps.find((s) => s >= raw) ?? 1) : steps.find((s) => s >= raw);
+  return { top: step * Math.ceil(max / step - 1e-9), step };
+}
+
+/** The SVG root and its plot area, with horizontal grid lines labelled 0 … top. */
+function framedPlot(width, height, label, margin, inner, scale) {
   const root = svgRoot(width, height, label);
   const plot = svgEl("g", { transform: `translate(${margin.left},${margin.top})` });
   root.append(plot);
-  for (let i = 0; i <= 4; i++) {
-    const y = inner.h - (inner.h * i) / 4;
+  const count = Math.round(scale.top / scale.step);
+  for (let i = 0; i <= count; i++) {
+    const value = i * scale.step;
+    const y = inner.h - (inner.h * i) / count;
     plot.append(svgEl("line", { x1: 0, x2: inner.w, y1: y, y2: y, class: "grid" }));
-    plot.append(svgEl("text", { x: -6, y: y + 4, "text-anchor": "end", class: "tick" },
-      formatNumber((top * i) / 4)));
+    plot.append(svgEl("text", {
+      x: -6, y: y + 4, "text-anchor": "end", class: "tick", "data-testid": "y-tick", "data-value": value,
+    }, formatTick(value)));
   }
   return { root, plot };
 }
+
+/** Widths of texts drawn with ``cls`` in a chart, in SVG units (measured in a hidden SVG). */
+function textWidths(texts, cls = "tick") {
+  const probe = svgEl("svg", { class: "plot", width: 0, height: 0, style: "position:absolute;visibility:hidden" });
+  document.body.append(probe);
+  try {
+    return texts.map((text) => {
+      const node = svgEl("text", { class: cls }, text);
+      probe.append(node);
+      // An estimate where nothing is laid out (no fonts): ~0.6 em per character at 11px.
+      return node.getComputedTextLength() || text.length * 6.6;
+    });
+  } finally {
+    probe.remove();
+  }
+}
+
+/**
+ * Axis labels ([{x, text, ...}]) centred on their x but kept inside [0, width]; null when two
+ * would come closer than LABEL_GAP (the caller then thins them).
+ */
+function placeLabels(labels, width) {
+  const widths = textWidths(labels.map((l) => l.text));
+  const placed = labels.map((l, i) => {
+    const half = widths[i] / 2;
+    return { ...l, tickX: l.x, x: Math.min(Math.max(l.x, half), width - half), half };
+  });
+  const overlaps = placed.some((l, i) => i > 0 && l.x - l.half < placed[i - 1].x + placed[i - 1].half + LABEL_GAP);
+  return overlaps ? null : placed;
+}
+
+/** Every label, or every 2nd, 3rd, … (always the first) until they fit. */
+function thinnedLabels(labels, width) {
+  for (let every = 1; every <= labels.length; every++) {
+    const placed = placeLabels(labels.filter((_, i) => i % every === 0), width);
+    if (placed) return placed;
+  }
+  return [];
+}
+
+function drawXLabels(plot, placed, innerH) {
+  for (const l of placed) {
+    plot.append(svgEl("line", { x1: l.tickX, x2: l.tickX, y1: innerH, y2: innerH + 4, class: "grid" }));
+    plot.append(svgEl("text", {
+      x: l.x, y: innerH + 16, "text-anchor": "middle", class: "tick", "data-testid": "x-tick", "data-value": l.value,
+    }, l.text));
+  }
+}
+
+const round = (v) => Math.round(v * 100) / 100;
 
 /**
  * Vertical bars, one per datum ({label, value}); each bar carries data-label and data-value.
@@ -64,12 +143,12 @@ export function barChart(data, { label = "chart", height = 220, colors = PALETTE
   const width = Math.max(360, data.length * 72 + 60);
   const margin = { top: 22, right: 12, bottom: 44, left: 56 };
   const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
-  const top = niceMax(Math.max(...data.map((d) => d.value)), data.every((d) => Number.isInteger(d.value)));
-  const { root, plot } = framedPlot(width, height, label, margin, inner, top);
+  const scale = niceScale(Math.max(...data.map((d) => d.value)), data.every((d) => Number.isInteger(d.value)));
+  const { root, plot } = framedPlot(width, height, label, margin, inner, scale);
   const band = inner.w / data.length;
   const barWidth = Math.min(44, band * 0.7);
   data.forEach((d, i) => {
-    const h = (inner.h * Math.max(0, d.value)) / top;
+    const h = (inner.h * Math.max(0, d.value)) / scale.top;
     const x = i * band + (band - barWidth) / 2;
     const bar = svgEl("rect", {
       x, y: inner.h - h, width: barWidth, height: h,
@@ -111,37 +190,30 @@ export function hbarChart(data, { label = "chart", color = PALETTE[0] } = {}) {
 }
 
 /**
- * Lines over a numeric or ordinal x: series = [{name, points: [{x, y}]}]. Each series is a
- * <g class="series" data-series=name> with a path and its points; a legend names them.
+ * Lines over a numeric x (e.g. K), its values evenly spaced: series = [{name, points: [{x, y}]}].
+ * Each series is a <g class="series" data-series=name> with a path and its points; a legend
+ * names them.
  */
-export function lineChart(
-  series,
-  { label = "chart", xLabel = "", height = 240, ordinalX = false, width = 460 } = {}
-) {
+export function lineChart(series, { label = "chart", xLabel = "", height = 240, width = 460 } = {}) {
   const points = series.flatMap((s) => s.points);
   if (!points.length) return empty(label);
-  const xs = [...new Set(points.map((p) => p.x))];
-  if (!ordinalX) xs.sort((a, b) => a - b);
+  const xs = [...new Set(points.map((p) => p.x))].sort((a, b) => a - b);
   const margin = { top: 16, right: 120, bottom: 40, left: 56 };
   const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
-  const top = niceMax(Math.max(...points.map((p) => p.y)), points.every((p) => Number.isInteger(p.y)));
+  const scale = niceScale(Math.max(...points.map((p) => p.y)), points.every((p) => Number.isInteger(p.y)));
   const xAt = (x) => (xs.length === 1 ? inner.w / 2 : (inner.w * xs.indexOf(x)) / (xs.length - 1));
-  const yAt = (y) => inner.h - (inner.h * y) / top;
-  const { root, plot } = framedPlot(width, height, label, margin, inner, top);
-  const every = Math.ceil(xs.length / 8);
-  xs.forEach((x, i) => {
-    if (i % every !== 0 && i !== xs.length - 1) return;
-    plot.append(svgEl("text", { x: xAt(x), y: inner.h + 16, "text-anchor": "middle", class: "tick" }, x));
-  });
+  const yAt = (y) => inner.h - (inner.h * y) / scale.top;
+  const { root, plot } = framedPlot(width, height, label, margin, inner, scale);
+  drawXLabels(plot, thinnedLabels(xs.map((x) => ({ x: xAt(x), text: formatTick(x), value: x })), inner.w), inner.h);
   if (xLabel) {
     plot.append(svgEl("text", { x: inner.w / 2, y: inner.h + 34, "text-anchor": "middle", class: "axis" }, xLabel));
   }
   series.forEach((s, i) => {
     const color = PALETTE[i % PALETTE.length];
     const group = svgEl("g", { class: "series", "data-series": s.name });
-    const ordered = [...s.points].sort((a, b) => xs.indexOf(a.x) - xs.indexOf(b.x));
-    const d = ordered.map((p, j) => `${j ? "L" : "M"}${xAt(p.x)},${yAt(p.y)}`).join(" ");
-    group.append(svgEl("path", { d, fill: "none", stroke: color, "stroke-width": 2 }));
+    const ordered = [...s.points].sort((a, b) => a.x - b.x);
+    const d = ordered.map((p, j) => `${j ? "L" : "M"}${round(xAt(p.x))},${round(yAt(p.y))}`).join(" ");
+    group.append(svgEl("path", { d, fill: "none", stroke: color, "stroke-width": 2, "data-testid": "line" }));
     for (const p of ordered.length <= 40 ? ordered : []) {
       const dot = svgEl("circle", { cx: xAt(p.x), cy: yAt(p.y), r: 3.5, fill: color, class: "point",
         "data-x": p.x, "data-y": p.y });
@@ -153,5 +225,50 @@ export function lineChart(
     root.append(svgEl("rect", { x: width - margin.right + 12, y: ly, width: 12, height: 12, fill: color }));
     root.append(svgEl("text", { x: width - margin.right + 30, y: ly + 10, class: "tick" }, s.name));
   });
+  return root;
+}
+
+/**
+ * Counts per UTC day ([{day: "2026-03-05", count}], days without any left out) as one line over
+ * a time axis with date, month or year ticks for the range.
+ *
+ * A day left out between two listed ones had a count of zero, and the line says so: it drops to
+ * zero the day after and rises the day before, so a gap of months reads as months of nothing
+ * instead of one slope joining the days either side of it.
+ */
+export function dailyChart(days, { label = "chart", name = "events", width = 520, height = 280, color = PALETTE[0] } = {}) {
+  if (!days.length) return empty(label);
+  const points = days.map((d) => ({ day: dayNumber(d.day), y: d.count })).sort((a, b) => a.day - b.day);
+  const first = points[0].day;
+  const last = points[points.length - 1].day;
+  const margin = { top: 16, right: 24, bottom: 32, left: 56 };
+  const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
+  const scale = niceScale(Math.max(...points.map((p) => p.y)), true);
+  const xAt = (day) => (last === first ? inner.w / 2 : (inner.w * (day - first)) / (last - first));
+  const yAt = (y) => inner.h - (inner.h * y) / scale.top;
+  const { root, plot } = framedPlot(width, height, label, margin, inner, scale);
+  const ticks = timeTicks(first, last, (candidates) =>
+    placeLabels(candidates.map((t) => ({ ...t, x: xAt(t.day), value: isoDay(t.day) })), inner.w));
+  drawXLabels(plot, ticks, inner.h);
+
+  const line = [];
+  points.forEach((p, i) => {
+    const gap = i ? p.day - points[i - 1].day : 1;
+    if (gap > 1) line.push({ day: points[i - 1].day + 1, y: 0 });
+    if (gap > 2) line.push({ day: p.day - 1, y: 0 });
+    line.push(p);
+  });
+  const group = svgEl("g", { class: "series", "data-series": name });
+  const d = line.map((p, j) => `${j ? "L" : "M"}${round(xAt(p.day))},${round(yAt(p.y))}`).join(" ");
+  group.append(svgEl("path", {
+    d, fill: "none", stroke: color, "stroke-width": 1.5, "stroke-linejoin": "round", "data-testid": "line",
+  }));
+  for (const p of points.length <= 40 ? points : []) {
+    const dot = svgEl("circle", { cx: xAt(p.day), cy: yAt(p.y), r: 3, fill: color, class: "point",
+      "data-x": isoDay(p.day), "data-y": p.y });
+    dot.append(svgEl("title", {}, `${formatDay(p.day)}: ${formatNumber(p.y)} ${name}`));
+    group.append(dot);
+  }
+  plot.append(group);
   return root;
 }

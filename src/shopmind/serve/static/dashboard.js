@@ -1,10 +1,12 @@
 // The dashboard: catalogue and event statistics, the active bundle's validation metrics, history.
 
 import { api, reportError } from "./api.js";
-import { barChart, formatNumber, hbarChart, lineChart } from "./charts.js";
+import { barChart, dailyChart, formatNumber, hbarChart, lineChart } from "./charts.js";
 import { byTestId, el } from "./ui.js";
 
 const METRIC = /^([a-z_]+)@(\d+)$/i;
+/** Days with events the "Events by day" chart shows at most: ten years of daily activity. */
+const DAYS = 3660;
 
 function setStat(id, value) {
   byTestId(id).textContent = typeof value === "number" ? value.toLocaleString("en-US") : value;
@@ -12,7 +14,7 @@ function setStat(id, value) {
 }
 
 async function renderStats() {
-  const stats = await api("/v1/stats");
+  const stats = await api(`/v1/stats?days=${DAYS}`);
   setStat("stat-items", stats.items);
   setStat("stat-users", stats.users);
   setStat("stat-events", stats.events);
@@ -20,11 +22,8 @@ async function renderStats() {
     .map(([label, value]) => ({ label, value }))
     .sort((a, b) => b.value - a.value);
   byTestId("chart-events-by-type").replaceChildren(barChart(byType, { label: "events by type" }));
-  const days = (stats.events_by_day || []).map((d) => ({ x: d.day, y: d.count }));
   byTestId("chart-events-by-day").replaceChildren(
-    lineChart([{ name: "events", points: days }], {
-      label: "events by day", ordinalX: true, width: 560,
-    })
+    dailyChart(stats.events_by_day || [], { label: "events by day", name: "events" })
   );
   const categories = (stats.top_categories || []).map((c) => ({
     label: Array.isArray(c.category) ? c.category.join(" › ") : c.category,
