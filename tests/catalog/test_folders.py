@@ -24,7 +24,9 @@ def test_a_folder_of_shop_files_is_imported_file_by_file(store: Store, tmp_path:
     folder.mkdir()
     (folder / "items.csv").write_text("id,title,price\nP1,Kettle,20\nP2,Mug,-1\n")
     (folder / "events.jsonl").write_text(
-        json.dumps({"id": "e1", "user_id": "U1", "item_id": "P1", "type": "view", "timestamp": 1})
+        json.dumps(
+            {"id": "e1", "user_id": "U1", "item_id": "P1", "type": "view", "timestamp": 1.7e9}
+        )
         + "\n"
     )
     (folder / "notes.txt").write_text("not a shop file\n")

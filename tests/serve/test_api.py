@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-READ, ADMIN = "read-key", "admin-key"
+ADMIN = "admin-key"
 Shop = Any
 ClientFor = Callable[..., TestClient]
 
@@ -23,40 +23,109 @@ def _event(n: int, user: str = "api-shopper", item: str = "i00001", **extra: Any
     }
 
 
-@pytest.mark.parametrize(
-    ("method", "path", "body"),
-    [
-        ("GET", "/v1/users/u00001/recommendations", None),
-        ("GET", "/v1/items/i00001/similar", None),
-        ("GET", "/v1/stats", None),
-        ("POST", "/v1/events", {"events": []}),
-        ("POST", "/v1/admin/rollback", None),
-    ],
-)
-def test_every_v1_route_needs_a_key(
-    own_shop: Shop, client_for: ClientFor, method: str, path: str, body: Any
-) -> None:
-    with client_for(own_shop, read_keys=[READ], admin_keys=[ADMIN]) as client:
-        missing = client.request(method, path, json=body)
-        wrong = client.request(method, path, json=body, headers={"X-API-Key": "nope"})
-    assert missing.status_code == 401, missing.text
-    assert "X-API-Key" in missing.json()["detail"]
-    assert wrong.status_code == 403, wrong.text
+#: Every /v1 route: (method, path template, a concrete path, body, the scope it needs).
+ROUTES = [
+    (
+        "GET",
+        "/v1/users/{user_id}/recommendations",
+        "/v1/users/u00001/recommendations",
+        None,
+        "read",
+    ),
+    ("GET", "/v1/items/{item_id}/similar", "/v1/items/i00001/similar", None, "read"),
+    (
+        "GET",
+        "/v1/users/{user_id}/why-not/{item_id}",
+        "/v1/users/u00001/why-not/i00001",
+        None,
+        "read",
+    ),
+    ("GET", "/v1/items", "/v1/items", None, "read"),
+    ("GET", "/v1/items/{item_id}", "/v1/items/i00001", None, "read"),
+    ("GET", "/v1/stats", "/v1/stats", None, "read"),
+    ("GET", "/v1/bundles", "/v1/bundles", None, "read"),
+    ("GET", "/v1/bundles/active", "/v1/bundles/active", None, "read"),
+    ("POST", "/v1/events", "/v1/events", {"events": []}, "ingest"),
+    ("GET", "/v1/users", "/v1/users", None, "admin"),
+    ("GET", "/v1/users/{user_id}", "/v1/users/u00001", None, "admin"),
+    ("GET", "/v1/users/{user_id}/events", "/v1/users/u00001/events", None, "admin"),
+    ("GET", "/v1/users/{user_id}/export", "/v1/users/u00001/export", None, "admin"),
+    ("DELETE", "/v1/users/{user_id}", "/v1/users/nobody-here", None, "admin"),
+    ("POST", "/v1/items", "/v1/items", {"items": []}, "admin"),
+    ("DELETE", "/v1/items/{item_id}", "/v1/items/nothing-here", None, "admin"),
+    ("POST", "/v1/users", "/v1/users", {"users": []}, "admin"),
+    ("POST", "/v1/admin/retrain", "/v1/admin/retrain", None, "admin"),
+    ("GET", "/v1/admin/retrain/{job}", "/v1/admin/retrain/nojob", None, "admin"),
+    (
+        "POST",
+        "/v1/admin/bundles/{version}/activate",
+        "/v1/admin/bundles/no/activate",
+        None,
+        "admin",
+    ),
+    ("POST", "/v1/admin/rollback", "/v1/admin/rollback", None, "admin"),
+    ("GET", "/v1/admin/rules", "/v1/admin/rules", None, "admin"),
+    ("PUT", "/v1/admin/rules", "/v1/admin/rules", {}, "admin"),
+]
+READ, INGEST, STOREFRONT, UNKNOWN = "read-key", "ingest-key", "storefront-key", "nope"
+#: The keys of the scopes matrix, and the scopes each one holds.
+HOLDS = {
+    READ: {"read"},
+    INGEST: {"ingest"},
+    STOREFRONT: {"read", "ingest"},
+    ADMIN: {"read", "ingest", "admin"},
+    UNKNOWN: set(),
+}
+SCOPED_KEYS = {"read_keys": [READ, STOREFRONT], "ingest_keys": [INGEST, STOREFRONT]}
 
 
-def test_read_key_reads_but_does_not_write_and_admin_key_does_both(
+def test_the_scopes_matrix_every_v1_route_and_every_kind_of_key(
     own_shop: Shop, client_for: ClientFor
 ) -> None:
-    with client_for(own_shop, read_keys=[READ], admin_keys=[ADMIN]) as client:
-        read = {"X-API-Key": READ}
-        admin = {"X-API-Key": ADMIN}
-        assert client.get("/v1/users/u00001/recommendations", headers=read).status_code == 200
-        assert client.get("/v1/users/u00001/recommendations", headers=admin).status_code == 200
-        events = {"events": [_event(1)]}
-        assert client.post("/v1/events", json=events, headers=read).status_code == 403
-        assert client.post("/v1/events", json=events, headers=admin).status_code == 200
+    """401 without a key; 403 naming the scope for a key without it; admin may do anything."""
+    with client_for(own_shop, **SCOPED_KEYS, admin_keys=[ADMIN]) as client:
+        documented = client.get("/openapi.json").json()["paths"]
+        declared = {
+            (method.upper(), path)
+            for path, operations in documented.items()
+            if path.startswith("/v1/")
+            for method in operations
+        }
+        assert declared == {(method, template) for method, template, *_ in ROUTES}
+        for method, template, path, body, scope in ROUTES:
+            operation = documented[template][method.lower()]
+            assert operation["security"] == [{"APIKey": [scope]}], template
+            assert f"Scope: `{scope}`" in operation["description"], template
+            missing = client.request(method, path, json=body)
+            assert missing.status_code == 401, (path, missing.text)
+            assert "X-API-Key" in missing.json()["detail"]
+            for key, scopes in HOLDS.items():
+                if method == "POST" and path == "/v1/admin/retrain" and scope in scopes:
+                    continue  # it would start a retrain; the 401/403 are what is checked here
+                answer = client.request(method, path, json=body, headers={"X-API-Key": key})
+                if scope in scopes:
+                    assert answer.status_code not in (401, 403), (path, key, answer.text)
+                else:
+                    assert answer.status_code == 403, (path, key, answer.text)
+                    assert f"needs the {scope} scope" in answer.json()["detail"]
+                    assert f"SHOPMIND_{scope.upper()}_KEYS" in answer.json()["detail"]
         # Health stays public: load balancers probe it without keys.
         assert client.get("/health").status_code == 200
+
+
+def test_an_ingest_key_posts_events_and_nothing_else(own_shop: Shop, client_for: ClientFor) -> None:
+    """A tracking script's key: its events land, and no read is open because it exists."""
+    with client_for(own_shop, ingest_keys=[INGEST]) as client:
+        assert not client.app.state.settings.is_open  # type: ignore[attr-defined]
+        events = {"events": [_event(1, user="tracked")]}
+        assert client.post("/v1/events", json=events, headers={"X-API-Key": INGEST}).json() == {
+            "accepted": 1,
+            "duplicates": 0,
+        }
+        assert client.get("/v1/users/tracked/recommendations").status_code == 401
+        denied = client.get("/v1/items", headers={"X-API-Key": INGEST})
+        assert denied.status_code == 403 and "read scope" in denied.json()["detail"]
+        assert client.get("/v1/users/tracked/events").status_code == 401
 
 
 def test_a_bad_row_rejects_the_batch_naming_row_and_field(api: TestClient) -> None:
@@ -65,7 +134,7 @@ def test_a_bad_row_rejects_the_batch_naming_row_and_field(api: TestClient) -> No
     assert answer.status_code == 422
     assert [e["loc"] for e in answer.json()["detail"]] == [["body", "events", 1, "type"]]
     assert "teleport" in answer.json()["detail"][0]["msg"]
-    assert api.get("/v1/users/v/events").json()["events"] == []  # nothing half-landed
+    assert api.get("/v1/users/v/events").status_code == 404  # nothing half-landed
 
     no_item = api.post(
         "/v1/events", json={"events": [good, {**good, "event_id": "x", "item_id": None}]}
@@ -168,8 +237,9 @@ def test_the_schema_declares_the_api_key_for_swagger_ui(api: TestClient) -> None
     scheme = schema["components"]["securitySchemes"]["APIKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-API-Key")
     for path in ("/v1/stats", "/v1/users/{user_id}/recommendations"):
-        assert schema["paths"][path]["get"]["security"] == [{"APIKey": []}], path
-    assert schema["paths"]["/v1/events"]["post"]["security"] == [{"APIKey": []}]
+        assert schema["paths"][path]["get"]["security"] == [{"APIKey": ["read"]}], path
+    assert schema["paths"]["/v1/events"]["post"]["security"] == [{"APIKey": ["ingest"]}]
+    assert schema["paths"]["/v1/users"]["get"]["security"] == [{"APIKey": ["admin"]}]
     assert "security" not in schema["paths"]["/health"]["get"]
 
 

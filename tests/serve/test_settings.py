@@ -48,3 +48,23 @@ def test_the_old_name_is_read_with_a_warning_naming_the_new_one(
 def test_a_setting_by_another_name_is_refused() -> None:
     with pytest.raises(ValidationError, match="store_url"):
         ServeSettings(store_url="sqlite:////x.sqlite")  # type: ignore[call-arg]
+
+
+def test_keys_of_each_scope_come_from_their_own_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SHOPMIND_READ_KEYS", "r1, shop")
+    monkeypatch.setenv("SHOPMIND_INGEST_KEYS", "shop,tracker")
+    monkeypatch.setenv("SHOPMIND_ADMIN_KEYS", "boss")
+    settings = ServeSettings()
+    assert settings.ingest_keys == ["shop", "tracker"]
+    assert settings.scopes_of("shop") == {"read", "ingest"}
+    assert settings.scopes_of("tracker") == {"ingest"}
+    assert settings.scopes_of("boss") == {"admin"}
+    assert settings.scopes_of("stranger") == frozenset()
+
+
+def test_an_ingest_key_alone_closes_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SHOPMIND_READ_KEYS", "SHOPMIND_INGEST_KEYS", "SHOPMIND_ADMIN_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    assert ServeSettings().is_open
+    monkeypatch.setenv("SHOPMIND_INGEST_KEYS", "tracker")
+    assert not ServeSettings().is_open

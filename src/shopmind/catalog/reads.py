@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy import Select, Text, cast, func, or_, select
 
 from shopmind.catalog import _tables as t
+from shopmind.catalog.bounds import time_window
+from shopmind.catalog.rows import ITEM_COLUMNS, USER_COLUMNS, to_item, to_user
 from shopmind.catalog.schema import DAY_MS, Item, User
-from shopmind.catalog.store import Store, _item, _user
+from shopmind.catalog.store import Store
 
 
 def _like(text: str) -> str:
@@ -23,9 +25,11 @@ def page_items(
     store: Store, limit: int, offset: int, query: str | None = None, category: str | None = None
 ) -> tuple[list[Item], int]:
     """Items by id and how many match: ``query`` is a substring of the title, brand or id (any
-    case); ``category`` names one level of the category path (``A > B`` means its last level)."""
+    case); ``category`` names one level of the category path (``A > B`` means its last level).
+
+    ``total`` counts rows; a page leaves out rows the schema refuses (warned about)."""
     it = t.items
-    stmt: Select[Any] = select(it)
+    stmt: Select[Any] = select(*ITEM_COLUMNS)
     if query:
         like = _like(query)
         stmt = stmt.where(
@@ -44,7 +48,7 @@ def page_items(
     with store._connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
         rows = conn.execute(stmt.order_by(it.c.id).limit(limit).offset(offset)).all()
-    return [_item(row) for row in rows], total
+    return [item for item in map(to_item, rows) if item is not None], total
 
 
 def page_users(store: Store, limit: int, offset: int) -> tuple[list[tuple[User, int]], int]:
@@ -52,7 +56,7 @@ def page_users(store: Store, limit: int, offset: int) -> tuple[list[tuple[User, 
     us, ev = t.users, t.events
     counts = select(ev.c.user_id, func.count().label("n")).group_by(ev.c.user_id).subquery()
     stmt = (
-        select(us, func.coalesce(counts.c.n, 0).label("n_events"))
+        select(*USER_COLUMNS, func.coalesce(counts.c.n, 0).label("n_events"))
         .outerjoin(counts, counts.c.user_id == us.c.id)
         .order_by(us.c.id)
         .limit(limit)
@@ -61,7 +65,15 @@ def page_users(store: Store, limit: int, offset: int) -> tuple[list[tuple[User, 
     with store._connect() as conn:
         total = int(conn.execute(select(func.count()).select_from(us)).scalar_one())
         rows = conn.execute(stmt).all()
-    return [(_user(row), int(row.n_events)) for row in rows], total
+    users = [(to_user(row), int(row.n_events)) for row in rows]
+    return [(user, n) for user, n in users if user is not None], total
+
+
+def user_exists(store: Store, user_id: str) -> bool:
+    """Whether a user row is stored (whether or not it reads as a valid user)."""
+    with store._connect() as conn:
+        query = select(t.users.c.id).where(t.users.c.id == user_id)
+        return conn.execute(query).first() is not None
 
 
 def user_event_count(store: Store, user_id: str) -> int:
@@ -71,12 +83,16 @@ def user_event_count(store: Store, user_id: str) -> int:
 
 
 def events_by_day(store: Store, days: int = 90) -> list[tuple[str, int]]:
-    """Events per UTC day, for the last ``days`` days that have any (oldest first)."""
+    """Events per UTC day, for the last ``days`` days that have any (oldest first).
+
+    Events outside the accepted time range (a hand-written far-off time) are not counted."""
     ev = t.events
     day = func.floor(ev.c.timestamp / DAY_MS)
+    window = time_window()
+    inside = ev.c.timestamp.between(window.earliest_ms, window.latest_ms())
     with store._connect() as conn:
         rows = conn.execute(
-            select(day, func.count()).group_by(day).order_by(day.desc()).limit(days)
+            select(day, func.count()).where(inside).group_by(day).order_by(day.desc()).limit(days)
         ).all()
     return [
         (datetime.fromtimestamp(int(d) * 86_400, tz=UTC).date().isoformat(), int(n))

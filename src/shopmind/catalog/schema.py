@@ -4,9 +4,28 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from shopmind.catalog.bounds import (
+    MAX_ID_LENGTH,
+    MAX_PRICE,
+    MAX_VALUE,
+    check_json,
+    check_text,
+    time_window,
+)
 
 #: Event types every shop has. Shops may add their own with :func:`register_event_type`.
 _EVENT_TYPES: list[str] = [
@@ -52,7 +71,42 @@ def event_type_code(name: str) -> int:
 
 
 def parse_timestamp(value: Any) -> datetime:
-    """Parse ISO-8601 text, epoch seconds or epoch milliseconds into an aware UTC datetime."""
+    """Parse ISO-8601 text, epoch seconds or epoch milliseconds into an aware UTC datetime.
+
+    ValueError (never OverflowError) for anything else: booleans, NaN, infinities, numbers or
+    offsets past the years a datetime holds. :func:`bounded_time` also checks the window.
+    """
+    moment = _parse(value)
+    try:
+        return moment.astimezone(UTC)
+    except (OverflowError, ValueError):
+        # 9999-12-31T23:59:59-23:59 is a datetime, but not one that exists in UTC.
+        raise ValueError(f"{value!r} is past the years a time can have") from None
+
+
+def bounded_time(value: Any) -> datetime:
+    """A time the catalogue accepts: :func:`parse_timestamp`, inside the window of
+    :func:`~shopmind.catalog.bounds.time_window` (ValueError saying the range if not)."""
+    window = time_window()
+    try:
+        # The window is checked before the conversion to UTC, which overflows far outside it.
+        return window.check(_parse(value))
+    except _OutOfRange:
+        raise ValueError(
+            f"{value!r} is outside the accepted time range: {window.describe()}"
+        ) from None
+
+
+class _OutOfRange(ValueError):
+    """A number no time of any window can be."""
+
+
+#: 9999-12-31T23:59:59Z, the last second a datetime holds, as epoch seconds.
+_MAX_EPOCH_SECONDS = 253_402_300_799
+
+
+def _parse(value: Any) -> datetime:
+    """An aware datetime, in the offset the text gave (UTC for numbers and naive times)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, bool):
@@ -77,10 +131,14 @@ def parse_timestamp(value: Any) -> datetime:
             return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
     else:
         raise ValueError(f"cannot read a timestamp from {type(value).__name__}")
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"timestamp {value!r} must be a finite, non-negative epoch")
+    if not math.isfinite(number):
+        raise ValueError(f"timestamp {value!r} must be a finite number")
+    if number < 0:
+        raise _OutOfRange(f"timestamp {value!r} is before 1970: epochs are not negative")
     # Epoch seconds stay below 1e11 until the year 5138; anything larger is milliseconds.
     seconds = number / 1000.0 if number >= 1e11 else number
+    if seconds > _MAX_EPOCH_SECONDS:
+        raise _OutOfRange(f"timestamp {value!r} is past the year 9999")
     return datetime.fromtimestamp(seconds, tz=UTC)
 
 
@@ -104,7 +162,41 @@ def _non_empty(value: str, what: str) -> str:
     return value
 
 
-AttributeValue = str | int | float | bool
+#: Text a database stores as it was given (no NUL, no lone surrogate).
+Text = Annotated[str, AfterValidator(check_text)]
+#: An id: text of at most MAX_ID_LENGTH characters (ids are indexed keys).
+IdText = Annotated[str, StringConstraints(max_length=MAX_ID_LENGTH), AfterValidator(check_text)]
+
+
+def not_a_boolean(value: Any) -> Any:
+    """``value``, unless it is a boolean (ValueError): true is no number here."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number, not true/false")
+    return value
+
+
+#: A number given as a number: JSON's true is no price (pydantic alone would read it as 1.0).
+Number = Annotated[float, BeforeValidator(not_a_boolean)]
+
+
+def _attribute(value: str | int | float | bool) -> str | int | float | bool:
+    if isinstance(value, str):
+        return check_text(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"a number must be finite, got {value}")
+    return value
+
+
+#: An attribute's value: storable text, a finite number, or true/false.
+AttributeValue = Annotated[str | int | float | bool, AfterValidator(_attribute)]
+
+
+def _optional_time(value: Any) -> datetime | None:
+    return (
+        None
+        if value is None or (isinstance(value, str) and not value.strip())
+        else (bounded_time(value))
+    )
 
 
 class _Record(BaseModel):
@@ -114,14 +206,14 @@ class _Record(BaseModel):
 class Item(_Record):
     """A product of the catalogue."""
 
-    id: str
-    title: str = ""
-    description: str = ""
-    category_path: tuple[str, ...] = ()
-    brand: str = ""
-    price: float | None = None
-    currency: str = ""
-    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    id: IdText
+    title: Text = ""
+    description: Text = ""
+    category_path: tuple[Text, ...] = ()
+    brand: Text = ""
+    price: Number | None = None
+    currency: Text = ""
+    attributes: dict[Text, AttributeValue] = Field(default_factory=dict)
     available: bool = True
     created_at: datetime | None = None
 
@@ -149,12 +241,14 @@ class Item(_Record):
     def _price(cls, value: float | None) -> float | None:
         if value is not None and (not math.isfinite(value) or value < 0):
             raise ValueError(f"price must be a finite number >= 0, got {value}")
+        if value is not None and value > MAX_PRICE:
+            raise ValueError(f"price must be at most {MAX_PRICE:g}, got {value:g}")
         return value
 
     @field_validator("created_at", mode="before")
     @classmethod
     def _created(cls, value: Any) -> Any:
-        return None if value in (None, "") else parse_timestamp(value)
+        return _optional_time(value)
 
     def text_fields(self) -> dict[str, str]:
         """The fields a text template may use."""
@@ -169,8 +263,8 @@ class Item(_Record):
 class User(_Record):
     """A shopper; attributes are whatever the shop knows (country, tier, ...)."""
 
-    id: str
-    attributes: dict[str, AttributeValue] = Field(default_factory=dict)
+    id: IdText
+    attributes: dict[Text, AttributeValue] = Field(default_factory=dict)
     created_at: datetime | None = None
 
     @field_validator("id")
@@ -181,20 +275,25 @@ class User(_Record):
     @field_validator("created_at", mode="before")
     @classmethod
     def _created(cls, value: Any) -> Any:
-        return None if value in (None, "") else parse_timestamp(value)
+        return _optional_time(value)
+
+
+#: Validation context of rows read back from the Store: an event type this process has not
+#: registered is kept (another process registered it), every other rule holds.
+STORED = {"stored": True}
 
 
 class Event(_Record):
     """One thing a shopper did. ``id`` is the idempotency key: re-sending it adds nothing."""
 
-    id: str
-    user_id: str
-    item_id: str | None = None
-    type: str
-    value: float | None = None
-    query: str | None = None
+    id: IdText
+    user_id: IdText
+    item_id: IdText | None = None
+    type: Text
+    value: Number | None = None
+    query: Text | None = None
     timestamp: datetime
-    context: dict[str, Any] = Field(default_factory=dict)
+    context: dict[Text, Any] = Field(default_factory=dict)
 
     @field_validator("id")
     @classmethod
@@ -213,21 +312,30 @@ class Event(_Record):
 
     @field_validator("type")
     @classmethod
-    def _type(cls, value: str) -> str:
+    def _type(cls, value: str, info: ValidationInfo) -> str:
+        if info.context and info.context.get("stored"):
+            return _non_empty(value, "event type")
         event_type_code(value)
         return value
 
     @field_validator("value")
     @classmethod
     def _value(cls, value: float | None) -> float | None:
-        if value is not None and not math.isfinite(value):
-            raise ValueError(f"value must be finite, got {value}")
+        if value is not None and not (math.isfinite(value) and abs(value) <= MAX_VALUE):
+            raise ValueError(
+                f"value must be a finite number from {-MAX_VALUE:g} to {MAX_VALUE:g}, got {value}"
+            )
         return value
 
     @field_validator("timestamp", mode="before")
     @classmethod
     def _timestamp(cls, value: Any) -> datetime:
-        return parse_timestamp(value)
+        return bounded_time(value)
+
+    @field_validator("context")
+    @classmethod
+    def _context(cls, value: dict[str, Any]) -> dict[str, Any]:
+        return dict(check_json(value))
 
     @model_validator(mode="after")
     def _item_or_query(self) -> Event:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import ipaddress
 import os
 from pathlib import Path
@@ -18,8 +19,10 @@ Keys = Annotated[list[str], NoDecode]
 class ServeSettings(BaseSettings):
     """Where the data is, who may call what, and how big a request may be.
 
-    Keys come from ``SHOPMIND_READ_KEYS`` / ``SHOPMIND_ADMIN_KEYS`` (comma-separated). With no
-    key at all the API runs open, which ``shopmind serve`` allows only on a loopback address.
+    Keys come from ``SHOPMIND_READ_KEYS``, ``SHOPMIND_INGEST_KEYS`` and ``SHOPMIND_ADMIN_KEYS``
+    (comma-separated; one key may be listed under several): each list grants its scope
+    (:mod:`shopmind.serve.auth`). With no key at all the API runs open, which ``shopmind serve``
+    allows only on a loopback address.
     """
 
     # forbid: a misspelt setting passed in code fails at once (unknown variables are ignored).
@@ -29,16 +32,18 @@ class ServeSettings(BaseSettings):
     store: str | None = None
     #: The shopmind home holding ``bundles/`` (default: $SHOPMIND_HOME, else ~/.shopmind).
     home: Path | None = None
-    #: Keys that may read (recommendations, items, stats); admin keys may read too.
+    #: Keys with the ``read`` scope: recommendations, similar items, the catalogue, stats.
     read_keys: Keys = Field(default_factory=list)
-    #: Keys that may write (items, users, events) and administer bundles.
+    #: Keys with the ``ingest`` scope: posting events only (a storefront's tracking script).
+    ingest_keys: Keys = Field(default_factory=list)
+    #: Keys with the ``admin`` scope: everything (shoppers' data, writes, bundles).
     admin_keys: Keys = Field(default_factory=list)
     #: Rows per batch request (items, users, events) at most; past it: 413.
     max_batch: int = Field(default=1_000, ge=1)
     #: Request body size at most, in bytes; past it: 413.
     max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1_024)
-    #: Items per answer at most.
-    max_k: int = Field(default=100, ge=1)
+    #: Items per answer at most (``k`` is at most 1000 in any case).
+    max_k: int = Field(default=100, ge=1, le=1000)
     #: The address ``shopmind serve`` binds (an open API is refused off loopback).
     host: str = "127.0.0.1"
     port: int = 8000
@@ -56,7 +61,7 @@ class ServeSettings(BaseSettings):
             return {**data, "store": store_url_from_env()}
         return data
 
-    @field_validator("read_keys", "admin_keys", mode="before")
+    @field_validator("read_keys", "ingest_keys", "admin_keys", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:
         if isinstance(value, str):
@@ -65,8 +70,15 @@ class ServeSettings(BaseSettings):
 
     @property
     def is_open(self) -> bool:
-        """True when no key is configured: every endpoint is public."""
-        return not (self.read_keys or self.admin_keys)
+        """True when no key is configured: every endpoint is public (any one key, even an
+        ingest key alone, closes every scoped endpoint to callers without a key)."""
+        return not (self.read_keys or self.ingest_keys or self.admin_keys)
+
+    def scopes_of(self, key: str) -> frozenset[str]:
+        """The scopes the lists grant ``key`` (compared in constant time with every key)."""
+        lists = (("read", self.read_keys), ("ingest", self.ingest_keys))
+        granted = {scope for scope, keys in (*lists, ("admin", self.admin_keys)) if _in(key, keys)}
+        return frozenset(granted)
 
     def resolved_home(self) -> Path:
         return self.home if self.home is not None else data_home()
@@ -77,6 +89,14 @@ class ServeSettings(BaseSettings):
         if self.home is not None:
             return f"sqlite:///{self.home / 'shopmind.sqlite'}"
         return default_store_url()
+
+
+def _in(key: str, keys: list[str]) -> bool:
+    # Every configured key is compared, in constant time: no early exit to time.
+    found = False
+    for known in keys:
+        found |= hmac.compare_digest(key.encode(), known.encode())
+    return found
 
 
 def is_loopback(host: str) -> bool:

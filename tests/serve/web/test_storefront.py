@@ -153,25 +153,94 @@ def test_event_ids_are_uuids_with_or_without_crypto_random_uuid(page: Any, base_
 def test_the_page_asks_for_a_key_when_the_api_answers_401_and_uses_it(
     page: Any, keyed_url: str
 ) -> None:
-    from .conftest import READ_KEY
+    from .conftest import ADMIN_KEY
 
     page.goto(keyed_url + "/")
     page.wait_for_selector('[data-testid="key-panel"]', state="visible")
-    assert "401" in page.text_content('[data-testid="key-message"]')
+    message = page.text_content('[data-testid="key-message"]')
+    assert "401" in message
+    assert "SHOPMIND_READ_KEYS" in message and "SHOPMIND_INGEST_KEYS" in message  # which key
     assert (
         page.eval_on_selector_all('[data-testid="shopper-select"] option', "os => os.length") == 1
     )
 
-    page.fill('[data-testid="key-input"]', READ_KEY)
+    page.fill('[data-testid="key-input"]', ADMIN_KEY)  # an admin key may list the shoppers
     with page.expect_navigation():
         page.click('[data-testid="key-save"]')
     page.wait_for_selector('[data-testid="shopper-select"][data-state="ready"]')
     assert page.eval_on_selector_all('[data-testid="shopper-select"] option', "os => os.length") > 1
     assert not page.is_visible('[data-testid="key-panel"]')
-    assert page.evaluate("localStorage.getItem('shopmind.apiKey')") == READ_KEY
+    assert page.evaluate("localStorage.getItem('shopmind.apiKey')") == ADMIN_KEY
 
     # A key the API does not accept is reported as such.
     page.evaluate("localStorage.setItem('shopmind.apiKey', 'not-a-key')")
     page.reload()
     page.wait_for_selector('[data-testid="key-panel"]', state="visible")
     assert "403" in page.text_content('[data-testid="key-message"]')
+
+
+def test_the_storefront_works_with_a_read_and_ingest_key(page: Any, keyed_url: str) -> None:
+    """The key a storefront may hold: no shopper list, no reading events back, and yet a
+    typed-in shopper's rows, a click stored as a view, and the rows moving on after it."""
+    from .conftest import ADMIN_KEY, STOREFRONT_KEY
+
+    with httpx.Client(base_url=keyed_url, headers={"X-API-Key": ADMIN_KEY}) as admin:
+        user = _shopper_with_history(admin)
+        stored_before = len(
+            admin.get(f"/v1/users/{user}/events", params={"limit": 1000}).json()["events"]
+        )
+    page.goto(keyed_url + "/")
+    page.evaluate(f"localStorage.setItem('shopmind.apiKey', '{STOREFRONT_KEY}')")
+    page.reload()
+    page.wait_for_selector('[data-testid="shopper-select"][data-state="ready"]')
+    assert not page.is_visible('[data-testid="key-panel"]')  # the refused list is no error
+    assert "admin scope" in page.text_content('[data-testid="shopper-info"]')
+    page.fill('[data-testid="shopper-input"]', user)
+    page.click('[data-testid="shopper-go"]')
+    page.wait_for_selector('body[data-render="ready"]')
+    before = _cards(page, "row-recommended")
+    assert before and all(c["reason"] for c in before)
+    assert not page.is_visible('[data-testid="notice"]')
+
+    clicked = before[0]
+    page.click(f'[data-testid="row-recommended-items"] [data-item-id="{clicked["item_id"]}"]')
+    page.wait_for_selector('[data-testid="product"][data-state="ready"]')
+    page.wait_for_selector('[data-testid="row-similar"][data-state="ready"]')
+    assert page.text_content('[data-testid="product-title"]') == clicked["title"]
+    with httpx.Client(base_url=keyed_url, headers={"X-API-Key": ADMIN_KEY}) as admin:
+        events = admin.get(f"/v1/users/{user}/events", params={"limit": 1000}).json()["events"]
+    assert len(events) == stored_before + 1
+    assert (events[0]["item_id"], events[0]["type"]) == (clicked["item_id"], "view")
+
+    page.go_back()
+    page.wait_for_selector(
+        f'[data-testid="row-because"][data-item-id="{clicked["item_id"]}"][data-state="ready"]'
+    )
+    assert page.text_content('[data-testid="row-because-title"]') == (
+        f"Because you viewed {clicked['title']}"
+    )
+    assert page.input_value('[data-testid="shopper-select"]') == user
+    assert not page.is_visible('[data-testid="key-panel"]')
+
+
+def test_a_read_key_alone_cannot_record_a_view_and_the_page_says_which_scope(
+    page: Any, keyed_url: str
+) -> None:
+    from .conftest import ADMIN_KEY, READ_KEY
+
+    def stored() -> int:
+        with httpx.Client(base_url=keyed_url, headers={"X-API-Key": ADMIN_KEY}) as admin:
+            answer = admin.get("/v1/users/u00003/events", params={"limit": 1000})
+        return len(answer.json()["events"]) if answer.status_code == 200 else 0
+
+    before = stored()
+    page.goto(keyed_url + "/?user=u00003")
+    page.evaluate(f"localStorage.setItem('shopmind.apiKey', '{READ_KEY}')")
+    page.reload()
+    page.wait_for_selector('body[data-render="ready"]')
+    first = _cards(page, "row-recommended")[0]  # reading is allowed
+    page.click(f'[data-testid="row-recommended-items"] [data-item-id="{first["item_id"]}"]')
+    page.wait_for_selector('[data-testid="product"][data-state="ready"]')  # browsing goes on
+    page.wait_for_selector('[data-testid="notice"]', state="visible")
+    assert "ingest scope" in page.text_content('[data-testid="notice"]')
+    assert stored() == before

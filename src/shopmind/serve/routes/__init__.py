@@ -4,11 +4,39 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import Depends, HTTPException, Path, Query, Request, status
 from pydantic import ValidationError
 
+from shopmind.catalog.bounds import MAX_ID_LENGTH
 from shopmind.engine import Engine
+from shopmind.serve.schemas import Problem
 from shopmind.serve.service import Service
+
+#: Paging past this offset is refused (422): nobody pages a billion rows one page at a time.
+MAX_OFFSET = 1_000_000_000
+Limit = Annotated[int, Query(ge=1, le=1000, description="Rows per page, at most 1000")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description=f"Rows skipped, at most {MAX_OFFSET:,}")
+]
+#: An id in a path: at most MAX_ID_LENGTH characters, no NUL, and no "/" (a path segment).
+PathId = Annotated[str, Path(min_length=1, max_length=MAX_ID_LENGTH, pattern="^[^\\x00/]+$")]
+
+
+def problem(description: str) -> dict[str, Any]:
+    """An error answer (``{"detail": "..."}``) for a route's documented ``responses``."""
+    return {"model": Problem, "description": description}
+
+
+#: The answers of every endpoint behind a key (see :mod:`shopmind.serve.auth`).
+KEYED: dict[int | str, dict[str, Any]] = {
+    401: problem("No API key was sent"),
+    403: problem("The key does not have the scope this endpoint needs (the answer names it)"),
+}
+#: The answers of every endpoint that takes a JSON body.
+BODY: dict[int | str, dict[str, Any]] = {
+    400: problem("The body is not JSON text"),
+    413: problem("The body, or the batch in it, is larger than the limit (the answer says it)"),
+}
 
 
 def get_service(request: Request) -> Service:

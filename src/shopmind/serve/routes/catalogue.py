@@ -11,7 +11,18 @@ from shopmind.catalog import reads
 from shopmind.catalog.schema import Item, User
 from shopmind.serve import queries
 from shopmind.serve.auth import AdminAccess, ReadAccess
-from shopmind.serve.routes import ServiceDep, row_errors, too_large, unprocessable
+from shopmind.serve.routes import (
+    BODY,
+    KEYED,
+    Limit,
+    Offset,
+    PathId,
+    ServiceDep,
+    problem,
+    row_errors,
+    too_large,
+    unprocessable,
+)
 from shopmind.serve.schemas import (
     Deleted,
     ItemRecord,
@@ -24,12 +35,19 @@ from shopmind.serve.schemas import (
     UsersPage,
 )
 
-router = APIRouter(prefix="/v1", tags=["catalogue"])
-Limit = Annotated[int, Query(ge=1, le=1000)]
-Offset = Annotated[int, Query(ge=0)]
+router = APIRouter(prefix="/v1", tags=["catalogue"], responses=KEYED)
 
 
-@router.post("/items", dependencies=[AdminAccess])
+def _search(description: str) -> Any:
+    """A search text or category name in a query string (no NUL: no database stores one)."""
+    return Query(description=description, max_length=200, pattern="^[^\\x00]*$")
+
+
+_NO_ITEM: dict[int | str, dict[str, Any]] = {404: problem("No such item")}
+_NO_SHOPPER: dict[int | str, dict[str, Any]] = {404: problem("Nothing is stored about them")}
+
+
+@router.post("/items", dependencies=[AdminAccess], responses=BODY)
 def upsert_items(body: ItemsIn, service: ServiceDep) -> Upserted:
     """Insert or replace items; new ones are encoded and servable at once (no retraining)."""
     too_large(len(body.items), service.settings.max_batch, "items")
@@ -53,24 +71,24 @@ def list_items(
     service: ServiceDep,
     limit: Limit = 50,
     offset: Offset = 0,
-    q: Annotated[str | None, Query(description="A substring of the title, brand or id")] = None,
-    category: Annotated[str | None, Query(description="A level of the category path")] = None,
+    q: Annotated[str | None, _search("A substring of the title, brand or id")] = None,
+    category: Annotated[str | None, _search("A level of the category path")] = None,
 ) -> ItemsPage:
     """A page of the catalogue, by item id."""
     items, total = reads.page_items(service.store, limit, offset, q, category)
     return ItemsPage(items=[ItemRecord(**queries.item_record(i)) for i in items], total=total)
 
 
-@router.get("/items/{item_id}", dependencies=[ReadAccess])
-def get_item(item_id: str, service: ServiceDep) -> ItemRecord:
+@router.get("/items/{item_id}", dependencies=[ReadAccess], responses=_NO_ITEM)
+def get_item(item_id: PathId, service: ServiceDep) -> ItemRecord:
     item = service.store.get_item(item_id)
     if item is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
     return ItemRecord(**queries.item_record(item))
 
 
-@router.delete("/items/{item_id}", dependencies=[AdminAccess])
-def delete_item(item_id: str, service: ServiceDep) -> Deleted:
+@router.delete("/items/{item_id}", dependencies=[AdminAccess], responses=_NO_ITEM)
+def delete_item(item_id: PathId, service: ServiceDep) -> Deleted:
     """Remove an item from the catalogue; it is never recommended again (its events stay)."""
     deleted = service.store.delete_item(item_id)
     if service.engine is not None:
@@ -80,7 +98,7 @@ def delete_item(item_id: str, service: ServiceDep) -> Deleted:
     return Deleted(deleted=True)
 
 
-@router.post("/users", dependencies=[AdminAccess])
+@router.post("/users", dependencies=[AdminAccess], responses=BODY)
 def upsert_users(body: UsersIn, service: ServiceDep) -> Upserted:
     """Insert or replace shoppers."""
     too_large(len(body.users), service.settings.max_batch, "users")
@@ -95,15 +113,15 @@ def upsert_users(body: UsersIn, service: ServiceDep) -> Upserted:
     return Upserted(upserted=service.store.upsert_users(users))
 
 
-@router.get("/users", dependencies=[ReadAccess])
+@router.get("/users", dependencies=[AdminAccess])
 def list_users(service: ServiceDep, limit: Limit = 50, offset: Offset = 0) -> UsersPage:
     """A page of the shoppers, by id, with their event counts."""
     rows, total = reads.page_users(service.store, limit, offset)
     return UsersPage(users=[_user_record(u, n) for u, n in rows], total=total)
 
 
-@router.get("/users/{user_id}", dependencies=[ReadAccess])
-def get_user(user_id: str, service: ServiceDep) -> UserRecord:
+@router.get("/users/{user_id}", dependencies=[AdminAccess], responses=_NO_SHOPPER)
+def get_user(user_id: PathId, service: ServiceDep) -> UserRecord:
     """A shopper (one known only from events has no attributes); 404 when nothing is stored."""
     user = service.store.get_user(user_id)
     n = reads.user_event_count(service.store, user_id)

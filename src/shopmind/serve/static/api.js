@@ -1,12 +1,28 @@
-// The JSON API as the pages use it: one fetch wrapper (API key, errors), the key panel, ids.
+// The JSON API as the pages use it: one fetch wrapper (API key, errors), the key panel, ids,
+// and the views this browser sent (a key without the admin scope cannot read them back).
 
 const KEY_STORAGE = "shopmind.apiKey";
+const VIEWS_STORAGE = "shopmind.views.";
+const VIEWS_KEPT = 20;
 export const ROOT = document.body.dataset.root || "";
 
+// What the key panel says: which key to paste (see the README's scopes table).
+const WHICH_KEY =
+  "Paste the storefront's key: one listed in both SHOPMIND_READ_KEYS and SHOPMIND_INGEST_KEYS " +
+  "(the read and ingest scopes: recommendations, products, stats, and recording views). An " +
+  "admin key works too, but do not give one to a browser you do not control: it can list, " +
+  "export and delete shoppers. The key is kept in this browser and sent as the X-API-Key header.";
+
 export class ApiError extends Error {
-  constructor(status, message) {
+  constructor(status, message, body = null) {
     super(message);
     this.status = status;
+    this.body = body;
+  }
+
+  /** A 403 for a key the API knows that lacks the scope (not an unknown key). */
+  get lacksScope() {
+    return this.status === 403 && Boolean(this.body && this.body.held && this.body.held.length);
   }
 }
 
@@ -27,8 +43,11 @@ function storeKey(key) {
   }
 }
 
-/** Call the API; JSON in and out. Throws ApiError (and opens the key panel on 401/403). */
-export async function api(path, { method = "GET", body, keepalive = false } = {}) {
+/**
+ * Call the API; JSON in and out. Throws ApiError, and opens the key panel on 401/403 unless
+ * ``optional`` is set and the key is one the API knows that lacks the scope (the caller copes).
+ */
+export async function api(path, { method = "GET", body, keepalive = false, optional = false } = {}) {
   const headers = { Accept: "application/json" };
   const key = apiKey();
   if (key) headers["X-API-Key"] = key;
@@ -44,16 +63,6 @@ export async function api(path, { method = "GET", body, keepalive = false } = {}
   } catch (error) {
     throw new ApiError(0, `cannot reach the shopmind API (${error.message})`);
   }
-  if (response.status === 401 || response.status === 403) {
-    showKeyPanel(
-      response.status === 401
-        ? "This shopmind API needs a key (401). Type one of its API keys below: it is kept in " +
-            "this browser and sent as the X-API-Key header."
-        : "The API key kept in this browser is not accepted for this request (403). " +
-            "Type another key below."
-    );
-    throw new ApiError(response.status, response.status === 401 ? "API key needed" : "API key refused");
-  }
   const text = await response.text();
   let data = null;
   try {
@@ -61,9 +70,29 @@ export async function api(path, { method = "GET", body, keepalive = false } = {}
   } catch {
     data = { detail: text };
   }
+  if (response.status === 401 || response.status === 403) {
+    const refused = new ApiError(
+      response.status,
+      response.status === 401 ? "API key needed" : "API key refused",
+      data
+    );
+    if (optional && refused.lacksScope) throw refused;
+    const why = data && typeof data.detail === "string" ? ` (${data.detail})` : "";
+    showKeyPanel(
+      response.status === 401
+        ? `This shopmind API needs a key (401). ${WHICH_KEY}`
+        : `The API key kept in this browser is not accepted for this request (403${why}). ` +
+            WHICH_KEY
+    );
+    throw refused;
+  }
   if (!response.ok) {
     const detail = data && data.detail !== undefined ? data.detail : response.statusText;
-    throw new ApiError(response.status, typeof detail === "string" ? detail : JSON.stringify(detail));
+    throw new ApiError(
+      response.status,
+      typeof detail === "string" ? detail : JSON.stringify(detail),
+      data
+    );
   }
   return data;
 }
@@ -84,10 +113,40 @@ export function newEventId() {
 }
 
 /** Record that a shopper viewed an item; resolves once the API has stored it. */
-export function sendView(userId, itemId) {
+export async function sendView(userId, itemId) {
   // No timestamp: the server stamps the event with its own clock, not the browser's.
   const event = { event_id: newEventId(), user_id: userId, item_id: itemId, type: "view" };
-  return api("/v1/events", { method: "POST", body: { events: [event] }, keepalive: true });
+  const answer = await api("/v1/events", {
+    method: "POST",
+    body: { events: [event] },
+    keepalive: true,
+    optional: true, // a key without the ingest scope: the caller says so on the next page
+  });
+  rememberView(userId, itemId);
+  return answer;
+}
+
+/**
+ * The views this browser recorded for a shopper, newest first, as events: what the storefront
+ * shows when its key (read + ingest) may not read a shopper's events back (that is admin's).
+ */
+export function viewsSentFrom(userId) {
+  try {
+    const views = JSON.parse(localStorage.getItem(VIEWS_STORAGE + userId) || "[]");
+    return Array.isArray(views) ? views : [];
+  } catch {
+    return [];
+  }
+}
+
+function rememberView(userId, itemId) {
+  const view = { item_id: itemId, type: "view", timestamp: new Date().toISOString() };
+  const views = [view, ...viewsSentFrom(userId)].slice(0, VIEWS_KEPT);
+  try {
+    localStorage.setItem(VIEWS_STORAGE + userId, JSON.stringify(views));
+  } catch {
+    // Storage disabled: the rows show what the API lets this key read.
+  }
 }
 
 /** Show a message in the page's notice bar (kind: "info" | "error"); empty text hides it. */
@@ -97,6 +156,28 @@ export function notice(text, kind = "error") {
   bar.textContent = text || "";
   bar.className = `notice ${kind}`;
   bar.hidden = !text;
+}
+
+const CARRIED_NOTICE = "shopmind.notice";
+
+/** Show ``text`` in the notice bar of the next page this tab opens (a link is being followed). */
+export function carryNotice(text) {
+  try {
+    sessionStorage.setItem(CARRIED_NOTICE, text);
+  } catch {
+    // Storage disabled: the message is lost with the page.
+  }
+}
+
+function showCarriedNotice() {
+  let text = null;
+  try {
+    text = sessionStorage.getItem(CARRIED_NOTICE);
+    sessionStorage.removeItem(CARRIED_NOTICE);
+  } catch {
+    return;
+  }
+  if (text) notice(text);
 }
 
 /** Report an error from the API in the notice bar, unless the key panel already explains it. */
@@ -133,3 +214,4 @@ function setUpKeyPanel() {
 }
 
 setUpKeyPanel();
+showCarriedNotice();

@@ -134,6 +134,7 @@ async function renderActiveBundle() {
   ].filter(Boolean);
   byTestId("active-bundle-info").textContent = facts.join(" · ");
 
+  renderRanker(manifest.ranking);
   const metrics = validationMetrics(manifest);
   const names = metricNames(metrics);
   byTestId("metrics-table").replaceChildren(...metricsTable(metrics, names));
@@ -146,6 +147,30 @@ async function renderActiveBundle() {
     byTestId("plot-by-k").replaceChildren(barChart([], { label: "no metrics" }));
   }
   section.dataset.state = "ready";
+}
+
+// What the bundle ranks with: the scorer it serves, and (for LightGBM) each feature's share
+// of the model's total split gain, the 15 largest.
+function renderRanker(ranking) {
+  const info = byTestId("ranker-info");
+  const plot = byTestId("plot-importances");
+  if (!ranking) {
+    info.textContent = "This bundle blends its models with fixed weights (trained before the ranker).";
+    plot.replaceChildren(hbarChart([], { label: "no ranker" }));
+    return;
+  }
+  const sources = Object.entries(ranking.per_source || {}).map(([s, n]) => `${s} ${n}`).join(", ");
+  const served = (ranking.metrics || {})[ranking.scorer] || {};
+  const ndcg = served["ndcg@10"] !== undefined ? ` · held-out ndcg@10 ${formatNumber(served["ndcg@10"])}` : "";
+  info.textContent = `scorer: ${ranking.scorer}${ndcg} · candidates per source: ${sources}`;
+  const importances = Object.entries(ranking.importances || {})
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)
+    .map(([label, value]) => ({ label, value }));
+  plot.replaceChildren(
+    hbarChart(importances, { label: importances.length ? "feature importance (share of gain)" : "no feature importances for this scorer" })
+  );
+  plot.dataset.state = "ready";
 }
 
 function bestScore(metrics, name) {

@@ -1,7 +1,19 @@
 // The storefront: pick a shopper, show "Recommended for you" and "Because you viewed …".
+//
+// It works with the storefront's key (read + ingest). Listing shoppers and reading their events
+// back needs the admin scope: without it the shopper is typed in, and the rows about what they
+// did come from the views this browser recorded.
 
-import { api, notice, reportError } from "./api.js";
-import { byTestId, currentShopper, el, fillRow, productUrl, rememberShopper } from "./ui.js";
+import { api, notice, reportError, viewsSentFrom } from "./api.js";
+import {
+  byTestId,
+  currentShopper,
+  el,
+  fillRow,
+  productUrl,
+  recentShoppers,
+  rememberShopper,
+} from "./ui.js";
 
 const K = 12;
 const SHOPPERS_LISTED = 200;
@@ -18,22 +30,52 @@ const VERBS = {
 const select = byTestId("shopper-select");
 let rendering = 0;
 
+// Whether this key may read shoppers' data (the list, their events): the admin scope.
+let canReadShoppers = true;
+
+function addShopper(id) {
+  if (id && ![...select.options].some((o) => o.value === id)) {
+    select.append(el("option", { value: id }, id));
+  }
+}
+
 async function loadShoppers() {
   const chosen = currentShopper();
   try {
-    const answer = await api(`/v1/users?limit=${SHOPPERS_LISTED}&offset=0`);
+    const answer = await api(`/v1/users?limit=${SHOPPERS_LISTED}&offset=0`, { optional: true });
     const ids = answer.users.map((u) => u.user_id);
     if (chosen && !ids.includes(chosen)) ids.unshift(chosen);
-    select.append(...ids.map((id) => el("option", { value: id }, id)));
+    ids.forEach(addShopper);
     byTestId("shopper-info").textContent =
       answer.total > answer.users.length
         ? `${answer.total.toLocaleString()} shoppers (the first ${answer.users.length} listed)`
         : `${answer.total.toLocaleString()} shoppers`;
   } catch (error) {
-    reportError(error, "cannot list the shoppers");
+    if (error.lacksScope) {
+      canReadShoppers = false;
+      [chosen, ...recentShoppers()].forEach(addShopper);
+      byTestId("shopper-info").textContent =
+        "This key may not list shoppers (that needs the admin scope): type a shopper's id.";
+    } else {
+      reportError(error, "cannot list the shoppers");
+    }
   }
   if (chosen) select.value = chosen;
   select.dataset.state = "ready";
+}
+
+/** A shopper's latest events: from the API, or (without the admin scope) this browser's views. */
+async function shopperEvents(userId) {
+  if (!canReadShoppers) return viewsSentFrom(userId);
+  try {
+    return (await api(`/v1/users/${encodeURIComponent(userId)}/events?limit=50`, { optional: true }))
+      .events;
+  } catch (error) {
+    if (error.status === 404) return []; // nothing stored about them yet
+    if (!error.lacksScope) throw error;
+    canReadShoppers = false;
+    return viewsSentFrom(userId);
+  }
 }
 
 function setRowState(row, state) {
@@ -109,12 +151,12 @@ async function render() {
   if (!userId) return;
   document.body.dataset.render = "loading";
   try {
-    const history = await api(`/v1/users/${encodeURIComponent(userId)}/events?limit=50`);
+    const events = await shopperEvents(userId);
     if (run !== rendering) return;
     await Promise.all([
       renderRecommended(userId),
-      renderBecause(userId, history.events),
-      renderHistory(history.events),
+      renderBecause(userId, events),
+      renderHistory(events),
     ]);
   } catch (error) {
     reportError(error, "cannot load the recommendations");
@@ -123,13 +165,27 @@ async function render() {
   if (run === rendering) document.body.dataset.render = "ready";
 }
 
-select.addEventListener("change", () => {
-  rememberShopper(select.value);
+function choose(userId) {
+  rememberShopper(userId);
   const url = new URL(window.location.href);
-  if (select.value) url.searchParams.set("user", select.value);
+  if (userId) url.searchParams.set("user", userId);
   else url.searchParams.delete("user");
   window.history.replaceState(null, "", url);
   render();
+}
+
+select.addEventListener("change", () => choose(select.value));
+
+// Any shopper by id: a new one gets trending items, a known one their own rows.
+byTestId("shopper-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = byTestId("shopper-input");
+  const userId = input.value.trim();
+  if (!userId) return;
+  addShopper(userId);
+  select.value = userId;
+  input.value = "";
+  choose(userId);
 });
 
 // Coming back with the browser's Back button may restore the page from its cache: the shopper's

@@ -1,8 +1,9 @@
 // DOM helpers shared by the pages: elements, product cards, the chosen shopper.
 
-import { ROOT, reportError, sendView } from "./api.js";
+import { ROOT, carryNotice, sendView } from "./api.js";
 
 const SHOPPER_STORAGE = "shopmind.shopper";
+const RECENT_STORAGE = "shopmind.shoppers";
 
 /** Create an element: el("a", {href: "/", class: "x", dataset: {testid: "y"}}, "text", child). */
 export function el(tag, attrs = {}, ...children) {
@@ -62,10 +63,25 @@ export function currentShopper() {
 
 export function rememberShopper(userId) {
   try {
-    if (userId) localStorage.setItem(SHOPPER_STORAGE, userId);
-    else localStorage.removeItem(SHOPPER_STORAGE);
+    if (userId) {
+      localStorage.setItem(SHOPPER_STORAGE, userId);
+      const recent = [userId, ...recentShoppers().filter((id) => id !== userId)].slice(0, 20);
+      localStorage.setItem(RECENT_STORAGE, JSON.stringify(recent));
+    } else {
+      localStorage.removeItem(SHOPPER_STORAGE);
+    }
   } catch {
     // Storage disabled: the shopper stays in the URL only.
+  }
+}
+
+/** The shoppers chosen in this browser, latest first (for a key that may not list them). */
+export function recentShoppers() {
+  try {
+    const ids = JSON.parse(localStorage.getItem(RECENT_STORAGE) || "[]");
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === "string" && id) : [];
+  } catch {
+    return [];
   }
 }
 
@@ -107,7 +123,8 @@ export function productCard(item, userId, { testid = "product-card" } = {}) {
     try {
       await sendView(userId, item.item_id);
     } catch (error) {
-      reportError(error, "the view event was not stored");
+      const detail = error.body && error.body.detail ? error.body.detail : error.message;
+      carryNotice(`The view was not recorded: ${detail}`);
     }
     window.location.assign(link.href);
   });
