@@ -9,9 +9,10 @@ Layout of ``$SHOPMIND_HOME/bundles/<version>/`` (no pickle anywhere)::
     models/<name>/       each model, written by its own ``save()`` (model.json + state.npz)
     similar/             the SimilarItems index (text + co-interaction), when built
 
-``bundles/active`` names the active version; it is replaced atomically. Versions are a UTC
-timestamp and a short hash, so they sort by age; the newest ``keep`` are kept (and the active
-one always).
+``bundles/active`` names the active version; it is replaced atomically, under a file lock
+(``bundles/active.lock``) so that "activate it if it is newer than the active one" holds
+across processes. Versions are a UTC timestamp and a short hash, so they sort by age; the
+newest ``keep`` are kept (and the active one always).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,11 @@ from pydantic import ValidationError
 from shopmind.bundle.items import ItemTable
 from shopmind.bundle.manifest import FORMAT_VERSION, VERSION_PATTERN, Manifest
 from shopmind.config import data_home
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -144,10 +152,51 @@ class BundleStore:
 
     def activate(self, version: str) -> Bundle:
         """Make ``version`` the active bundle (the pointer file is replaced atomically)."""
-        bundle = self.get(version)
-        _atomic_write(self.root / ACTIVE, version + "\n")
+        with self._activation():
+            bundle = self.get(version)
+            _atomic_write(self.root / ACTIVE, version + "\n")
         log.info("bundle %s is active", version)
         return bundle
+
+    def activate_if_newer(self, version: str) -> bool:
+        """Make ``version`` active unless the active bundle was trained on a newer snapshot
+        (a retrain that started earlier and finished later must not replace it); True when
+        it was activated."""
+        with self._activation():
+            bundle = self.get(version)
+            active = self.active()
+            if active is not None and not newer(bundle.manifest, active.manifest):
+                log.info(
+                    "bundle %s is not activated: the active %s was trained on a newer snapshot",
+                    version,
+                    active.version,
+                )
+                return False
+            _atomic_write(self.root / ACTIVE, version + "\n")
+        log.info("bundle %s is active", version)
+        return True
+
+    def remove(self, version: str) -> None:
+        """Delete a bundle that is not the active one (KeyError when it is, or is unknown)."""
+        with self._activation():
+            if version == self.active_version():
+                raise KeyError(f"bundle {version!r} is the active one")
+            self.get(version)  # KeyError when there is none
+            shutil.rmtree(self.root / version)
+        log.info("bundle %s deleted", version)
+
+    @contextmanager
+    def _activation(self) -> Iterator[None]:
+        """Held while the active pointer is read and replaced (a file lock across processes)."""
+        if fcntl is None:
+            yield
+            return
+        with (self.root / "active.lock").open("ab") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)  # held for a file read and a rename only
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def previous(self) -> str | None:
         """The newest bundle older than the active one (what a rollback activates)."""
@@ -185,6 +234,8 @@ class BundleWriter:
     items: ItemTable
     models: dict[str, Any]  # name -> fitted Recommender
     similar: Any | None  # SimilarItems
+    #: The served scorer (``ranker/``); None: the blend of the manifest's weights.
+    scorer: Any | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -193,7 +244,19 @@ class BundleWriter:
         if self.similar is not None:
             (folder / "similar").mkdir()
             self.similar.save(folder / "similar")
+        if self.scorer is not None:
+            self.scorer.save(folder / "ranker")
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
+
+
+def newer(a: Manifest, b: Manifest) -> bool:
+    """Whether bundle ``a`` was trained on a later snapshot than ``b`` (a bundle that does not
+    say when its snapshot was taken is older than one that does; then by version)."""
+
+    def order(m: Manifest) -> tuple[int, str]:
+        return (m.snapshot.taken_ms if m.snapshot is not None else -1, m.version)
+
+    return order(a) > order(b)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -3,17 +3,26 @@
 from __future__ import annotations
 
 import re
+import threading
+import time
+from collections import deque
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows: one process per store file there
+    fcntl = None  # type: ignore[assignment]
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, OperationalError
 from sqlalchemy.pool import StaticPool
 
-#: How long a SQLite writer waits for another process's lock before giving up.
+#: How long a SQLite writer waits for the write lock (another writer's transaction) before
+#: giving up with a StoreError.
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 #: How long a PostgreSQL connection attempt may take unless the URL says otherwise.
 POSTGRES_CONNECT_TIMEOUT_S = 10
@@ -110,12 +119,126 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        # Deleted rows are overwritten with zeros, not just unlinked (erasure, see erasures).
+        cursor.execute("PRAGMA secure_delete=ON")
     finally:
         cursor.close()
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN")
+    # A write takes SQLite's write lock at BEGIN: it never fails half-way for want of it.
+    write = connection.get_execution_options().get("shopmind_write", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def writer_lock(url: URL) -> WriterLock:
+    """The lock a SQLite file's writers take before their transaction (a no-op elsewhere).
+
+    SQLite has one writer at a time. Left to itself, a writer that finds the lock taken
+    polls for it, sleeping up to 100 ms between tries, so under contention some writers
+    wait seconds while newcomers get in first. Writers queue here instead: first come
+    first served within a process, and in turn across processes (file locks on
+    ``<database>-lock`` and ``<database>-lock-queue``), and each one holds SQLite's lock
+    only for its own short transaction.
+    """
+    if url.get_backend_name() != "sqlite" or _is_memory(url):
+        return WriterLock(None)
+    database = Path(str(url.database)).expanduser()
+    return WriterLock(database.with_name(database.name + "-lock"))
+
+
+class WriterLock:
+    """First come, first served among this process's threads; a file lock across processes
+    (none at all without a file: PostgreSQL has row locks, an in-memory store one process)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._mutex = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+        self._file: IO[bytes] | None = None
+        self._queue: IO[bytes] | None = None
+
+    @property
+    def serializes(self) -> bool:
+        """Whether writers take turns here (a SQLite file)."""
+        return self._path is not None
+
+    def __call__(self) -> AbstractContextManager[None]:
+        """``with lock():`` holds it."""
+        return nullcontext() if self._path is None else self._held_lock()
+
+    def close(self) -> None:
+        for handle in (self._file, self._queue):
+            if handle is not None:
+                handle.close()
+        self._file = self._queue = None
+
+    @contextmanager
+    def _held_lock(self) -> Iterator[None]:
+        deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
+        self._acquire(deadline)
+        try:
+            self._lock_file()
+        except BaseException:
+            self._release()
+            raise
+        try:
+            yield
+        finally:
+            if fcntl is not None and self._file is not None:
+                fcntl.flock(self._file, fcntl.LOCK_UN)
+            self._release()
+
+    def _acquire(self, deadline: float) -> None:
+        with self._mutex:
+            if not self._held and not self._waiting:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=max(deadline - time.monotonic(), 0)):
+            return  # the releaser handed the lock over
+        with self._mutex:
+            try:
+                self._waiting.remove(turn)
+            except ValueError:
+                return  # handed over just as the wait ended: it is ours
+        raise self._busy()
+
+    def _release(self) -> None:
+        with self._mutex:
+            if self._waiting:
+                self._waiting.popleft().release()  # straight to the next in line
+            else:
+                self._held = False
+
+    def _lock_file(self) -> None:
+        # A turnstile: a process waits for the lock while holding the queue lock, so the
+        # process that just let go cannot take it straight back (it queues behind), and
+        # processes take turns. The kernel wakes a waiter the moment the lock is free.
+        # Only one thread per process gets here (the in-process turn comes first).
+        if fcntl is None or self._path is None:
+            return
+        if self._file is None:
+            self._file = self._path.open("ab")
+            self._queue = self._path.with_name(self._path.name + "-queue").open("ab")
+        assert self._queue is not None
+        fcntl.flock(self._queue, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(self._file, fcntl.LOCK_EX)
+        finally:
+            fcntl.flock(self._queue, fcntl.LOCK_UN)
+
+    def _busy(self) -> StoreError:
+        database = str(self._path).removesuffix("-lock")
+        return StoreError(
+            f"store {database}: another writer held the "
+            f"write lock for {SQLITE_BUSY_TIMEOUT_MS / 1000:.0f} s; check for a stuck process "
+            "writing to this file (an import, a second server), or move to PostgreSQL for many "
+            "concurrent writers"
+        )
 
 
 def _postgres_engine(url: URL) -> Engine:

@@ -76,3 +76,25 @@ EVENT_COLUMNS = (
     "timestamp",
     "context",
 )
+
+# The erasure log: one row per shopper forgotten, without who (a salted hash of the id). A
+# bundle trained on a snapshot taken before an erasure, of events up to ``first_seq`` or
+# later, holds that shopper's influence (see shopmind.catalog.erasures).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", _Seq, primary_key=True, autoincrement=True),
+    Column("subject", Text, nullable=False, index=True),
+    Column("erased_at", BigInteger, nullable=False),
+    # The smallest arrival number (events.seq) among the removed events; NULL when none.
+    Column("first_seq", BigInteger, nullable=True),
+    Column("events", BigInteger, nullable=False),
+)
+
+# Facts about the store itself (key -> value), e.g. the salt of the erasure log's hashes.
+store_meta = Table(
+    "store_meta",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)

@@ -93,6 +93,11 @@ def _event_row(event: Event) -> EventRow:
     )
 
 
+def event_rows(events: Iterable[Event]) -> list[EventRow]:
+    """Events as the rows :meth:`StoreWriter.append_rows` binds."""
+    return [_event_row(event) for event in events]
+
+
 def _texts(values: Sequence[Any] | np.ndarray, *, nullable: bool) -> list[Any]:
     if isinstance(values, np.ndarray):
         if values.dtype.kind in "OU":
@@ -187,6 +192,11 @@ class StoreWriter:
             contexts,
             strict=True,
         )
+        return self._append_rows(rows)
+
+    def append_rows(self, rows: Iterable[EventRow]) -> int:
+        """Append rows made by :func:`event_rows`, skipping ids already stored; how many
+        were new."""
         return self._append_rows(rows)
 
     def _append_rows(self, rows: Iterable[EventRow]) -> int:

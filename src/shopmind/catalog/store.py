@@ -18,15 +18,31 @@ from sqlalchemy import Row, Select, bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from shopmind.catalog import _tables as t
+from shopmind.catalog import erasures
 from shopmind.catalog._engine import (
     StoreError,
     database_errors,
     mask_url,
     open_engine,
     parse_url,
+    writer_lock,
 )
-from shopmind.catalog._writer import StoreWriter
+from shopmind.catalog._group import GroupWriter
+from shopmind.catalog._writer import StoreWriter, event_rows
+from shopmind.catalog.bounds import time_window
 from shopmind.catalog.records import user_export
+from shopmind.catalog.rows import (
+    EVENT_COLUMNS,
+    ITEM_COLUMNS,
+    RECENT_COLUMNS,
+    USER_COLUMNS,
+    event_batch,
+    recent,
+    split_column,
+    to_event,
+    to_item,
+    to_user,
+)
 from shopmind.catalog.schema import Event, Item, User, from_millis
 from shopmind.config import default_store_url
 
@@ -38,7 +54,7 @@ SCAN_COLUMNS = ("seq", "user_id", "item_id", "type", "value", "query", "timestam
 
 #: A shopper's newest events naming an item, built once (a server runs it on every request).
 _RECENT = (
-    select(t.events.c.item_id, t.events.c.type, t.events.c.value, t.events.c.timestamp)
+    select(*RECENT_COLUMNS)
     .where(t.events.c.user_id == bindparam("user"), t.events.c.item_id.is_not(None))
     .order_by(t.events.c.timestamp.desc(), t.events.c.seq.desc())
     .limit(bindparam("limit"))
@@ -57,9 +73,19 @@ class Store:
     def __init__(self, url: str | None = None) -> None:
         self._url = parse_url(default_store_url() if url is None else url)
         self._engine = open_engine(self._url)
+        #: Held around every write transaction (SQLite: one writer at a time, in turn).
+        self._write_lock = writer_lock(self._url)
+        #: SQLite: concurrent appends of events land together, one transaction per group.
+        self._group = (
+            GroupWriter(lambda: self._connect(write=True)) if self._write_lock.serializes else None
+        )
+        #: An erasure is still readable in the SQLite files (see :meth:`wipe_erased`).
+        self._wipe_due = False
         self._closed = False
         try:
-            with database_errors(self._url):
+            # In turn with other writers: two processes creating one schema at once would
+            # each read "no table" and then fight over the write (SQLite: "locked").
+            with database_errors(self._url), self._write_lock():
                 t.metadata.create_all(self._engine)
                 for index in (*t.events.indexes, *t.items.indexes):  # an older store
                     index.create(self._engine, checkfirst=True)
@@ -89,8 +115,11 @@ class Store:
 
     def close(self) -> None:
         """Release every connection; the store cannot be used afterwards."""
+        if self._group is not None:
+            self._group.close()
         self._closed = True
         self._engine.dispose()
+        self._write_lock.close()
 
     def __enter__(self) -> Store:
         return self
@@ -109,8 +138,10 @@ class Store:
             raise StoreError(f"store {self.safe_url!r} is closed; open a new Store")
         with database_errors(self._url):
             if write:
-                with self._engine.begin() as conn:
-                    yield conn
+                with self._write_lock(), self._engine.connect() as conn:
+                    conn.execution_options(shopmind_write=True)
+                    with conn.begin():
+                        yield conn
             else:
                 with self._engine.connect() as conn:
                     yield conn
@@ -137,7 +168,13 @@ class Store:
             return writer.upsert_users(users)
 
     def append_events(self, events: Iterable[Event]) -> int:
-        """Append events, skipping ids already stored; returns how many were new."""
+        """Append events, skipping ids already stored; returns how many were new.
+
+        On a SQLite file the events of concurrent calls land together (group commit, see
+        ``catalog/_group.py``), each call all or nothing; it returns once they are committed.
+        """
+        if self._group is not None:
+            return self._group.append(event_rows(events))
         with self.batch() as writer:
             return writer.append_events(events)
 
@@ -153,25 +190,39 @@ class Store:
             return result.rowcount > 0
 
     def delete_user(self, user_id: str) -> int:
-        """Forget a shopper: their row and all their events; returns the events removed."""
+        """Forget a shopper: their row and all their events; returns the events removed.
+
+        The erasure is logged (when, not who: see :mod:`shopmind.catalog.erasures`) in the
+        same transaction, so bundles trained on their data can be told apart; on SQLite the
+        freed pages are wiped from the files too (:func:`erasures.wipe_freed_pages`).
+        """
         with self._connect(write=True) as conn:
-            removed = conn.execute(delete(t.events).where(t.events.c.user_id == user_id))
-            conn.execute(delete(t.users).where(t.users.c.id == user_id))
-            return removed.rowcount
+            removed, erased = erasures.record(conn, user_id)
+        if erased:
+            self._wipe_due = True
+            self.wipe_erased()
+        return removed
+
+    def wipe_erased(self) -> bool:
+        """Wipe the rows :meth:`delete_user` removed from the database files, if that is still
+        to do (a reader held the SQLite write-ahead log); True when nothing is left to do."""
+        if self._wipe_due:
+            self._wipe_due = not erasures.wipe_freed_pages(self)
+        return not self._wipe_due
 
     # -- point reads -----------------------------------------------------------------------
 
     def get_item(self, item_id: str) -> Item | None:
         """The item with this id, or None."""
         with self._connect() as conn:
-            row = conn.execute(select(t.items).where(t.items.c.id == item_id)).first()
-        return None if row is None else _item(row)
+            row = conn.execute(select(*ITEM_COLUMNS).where(t.items.c.id == item_id)).first()
+        return None if row is None else to_item(row)
 
     def get_user(self, user_id: str) -> User | None:
         """The user with this id, or None."""
         with self._connect() as conn:
-            row = conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
-        return None if row is None else _user(row)
+            row = conn.execute(select(*USER_COLUMNS).where(t.users.c.id == user_id)).first()
+        return None if row is None else to_user(row)
 
     def user_events(self, user_id: str, limit: int | None = None) -> list[Event]:
         """A user's events, oldest first (by timestamp, then arrival).
@@ -179,7 +230,7 @@ class Store:
         With ``limit``, only the most recent ``limit`` events, still oldest first.
         """
         ev = t.events
-        stmt = select(ev).where(ev.c.user_id == user_id)
+        stmt = select(*EVENT_COLUMNS).where(ev.c.user_id == user_id)
         if limit is None:
             stmt = stmt.order_by(ev.c.timestamp, ev.c.seq)
         else:
@@ -188,7 +239,7 @@ class Store:
             rows = list(conn.execute(stmt).all())
         if limit is not None:
             rows.reverse()
-        return [_event(row) for row in rows]
+        return [event for event in map(to_event, rows) if event is not None]
 
     def catalogue_marker(self) -> tuple[int, int]:
         """(items, newest ``updated_at`` in epoch ms): changes when any item is written or
@@ -200,16 +251,19 @@ class Store:
 
     def items_changed(self, since_ms: int) -> list[Item]:
         """Items written at or after ``since_ms`` (epoch ms)."""
-        stmt = select(t.items).where(t.items.c.updated_at >= since_ms)
+        stmt = select(*ITEM_COLUMNS).where(t.items.c.updated_at >= since_ms)
         with self._connect() as conn:
-            return [_item(row) for row in conn.execute(stmt).all()]
+            rows = conn.execute(stmt).all()
+        return [item for item in map(to_item, rows) if item is not None]
 
-    def recent_item_events(self, user_id: str, limit: int) -> list[tuple[str, str, float, int]]:
+    def recent_item_events(
+        self, user_id: str, limit: int
+    ) -> list[tuple[str, str, float | None, int]]:
         """A user's newest ``limit`` events that name an item, oldest first, as (item id,
         type, value, epoch ms): the cheap read a server makes on every request."""
         with self._connect() as conn:
             rows = conn.execute(_RECENT, {"user": user_id, "limit": max(limit, 0)}).all()
-        return [(r[0], r[1], r[2], r[3]) for r in reversed(rows)]
+        return recent(rows[::-1])
 
     def user_item_ids(self, user_id: str, event_type: str | None = None) -> list[str]:
         """Every item a user has an event with (of ``event_type`` only, when given)."""
@@ -241,9 +295,18 @@ class Store:
     def event_time_range(self) -> tuple[datetime, datetime] | None:
         """The first and last event timestamps, or None when there are no events."""
         ts = t.events.c.timestamp
+        window = time_window()  # a hand-written far-off time is no time to report
+        inside = ts.between(window.earliest_ms, window.latest_ms())
         with self._connect() as conn:
-            first, last = conn.execute(select(func.min(ts), func.max(ts))).one()
+            first, last = conn.execute(select(func.min(ts), func.max(ts)).where(inside)).one()
         return None if first is None else (from_millis(first), from_millis(last))
+
+    def _event_ids(self, seqs: list[int]) -> dict[int, str]:
+        """Event ids by arrival number (to name bad rows a scan skips)."""
+        ev = t.events
+        with self._connect() as conn:
+            found = conn.execute(select(ev.c.seq, ev.c.event_id).where(ev.c.seq.in_(seqs)))
+            return {int(seq): str(event_id) for seq, event_id in found}
 
     # -- streaming reads -------------------------------------------------------------------
 
@@ -257,21 +320,29 @@ class Store:
 
     def iter_items(self, batch_size: int = 10_000) -> Iterator[Item]:
         """Every item, by id, read ``batch_size`` rows at a time."""
-        for rows in self._stream(select(t.items).order_by(t.items.c.id), batch_size):
-            yield from (_item(row) for row in rows)
+        for rows in self._stream(select(*ITEM_COLUMNS).order_by(t.items.c.id), batch_size):
+            yield from (item for item in map(to_item, rows) if item is not None)
 
     def iter_users(self, batch_size: int = 10_000) -> Iterator[User]:
         """Every user, by id, read ``batch_size`` rows at a time."""
-        for rows in self._stream(select(t.users).order_by(t.users.c.id), batch_size):
-            yield from (_user(row) for row in rows)
+        for rows in self._stream(select(*USER_COLUMNS).order_by(t.users.c.id), batch_size):
+            yield from (user for user in map(to_user, rows) if user is not None)
 
-    def scan_events(self, batch_size: int = 200_000) -> Iterator[dict[str, np.ndarray]]:
+    def scan_events(
+        self, batch_size: int = 200_000, *, upto_seq: int | None = None
+    ) -> Iterator[dict[str, np.ndarray]]:
         """The whole event log in arrival order, as columnar batches of numpy arrays.
 
         Keys are :data:`SCAN_COLUMNS`: ``seq`` and ``timestamp_ms`` int64, ``value`` float64
         (NaN when absent), the rest object arrays of str or None; ``split`` is the event's
         ``context["split"]`` (set by benchmark importers) or None.
+
+        Each batch is its own short read, so a long scan keeps no snapshot open (SQLite can
+        checkpoint, and wipe erased rows, meanwhile). With ``upto_seq`` no event past that
+        arrival number is read: a training snapshot's mark (:mod:`shopmind.catalog.erasures`).
         """
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         ev = t.events
         stmt = select(
             ev.c.seq,
@@ -281,63 +352,17 @@ class Store:
             ev.c.value,
             ev.c.query,
             ev.c.timestamp,
-            ev.c.context["split"].as_string(),
-        ).order_by(ev.c.seq)
-        for rows in self._stream(stmt, batch_size):
-            yield _columns(rows)
-
-
-def _columns(rows: Sequence[Row[Any]]) -> dict[str, np.ndarray]:
-    seq, user, item, kind, value, query, ts, split = zip(*rows, strict=True)
-    return {
-        "seq": np.array(seq, dtype=np.int64),
-        "user_id": np.array(user, dtype=object),
-        "item_id": np.array(item, dtype=object),
-        "type": np.array(kind, dtype=object),
-        "value": np.array(value, dtype=np.float64),  # None becomes NaN
-        "query": np.array(query, dtype=object),
-        "timestamp_ms": np.array(ts, dtype=np.int64),
-        "split": np.array(split, dtype=object),
-    }
-
-
-def _millis(value: int | None) -> datetime | None:
-    return None if value is None else from_millis(value)
-
-
-def _item(row: Row[Any]) -> Item:
-    return Item.model_validate(
-        {
-            "id": row.id,
-            "title": row.title,
-            "description": row.description,
-            "category_path": row.category_path or [],
-            "brand": row.brand,
-            "price": row.price,
-            "currency": row.currency,
-            "attributes": row.attributes or {},
-            "available": bool(row.available),
-            "created_at": _millis(row.created_at),
-        }
-    )
-
-
-def _user(row: Row[Any]) -> User:
-    return User.model_validate(
-        {"id": row.id, "attributes": row.attributes or {}, "created_at": _millis(row.created_at)}
-    )
-
-
-def _event(row: Row[Any]) -> Event:
-    # Stored events were validated on the way in; skipping validation keeps shop-specific
-    # event types readable in a process that has not registered them.
-    return Event.model_construct(
-        id=row.event_id,
-        user_id=row.user_id,
-        item_id=row.item_id,
-        type=row.type,
-        value=row.value,
-        query=row.query,
-        timestamp=from_millis(row.timestamp),
-        context=row.context or {},
-    )
+            split_column(self.backend),
+        )
+        if upto_seq is not None:
+            stmt = stmt.where(ev.c.seq <= upto_seq)
+        after: int | None = None
+        while True:
+            page = stmt if after is None else stmt.where(ev.c.seq > after)
+            with self._connect() as conn:
+                rows = conn.execute(page.order_by(ev.c.seq).limit(batch_size)).all()
+            if rows:
+                yield event_batch(rows, self._event_ids)
+            if len(rows) < batch_size:
+                return
+            after = int(rows[-1][0])

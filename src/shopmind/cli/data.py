@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated, Literal, cast
 import typer
 
 from shopmind import cli
-from shopmind.cli import HomeOpt, StoreOpt, app, fail, open_store, using_home
+from shopmind.cli import HomeOpt, StoreOpt, app, fail, home_folder, open_store, using_home
 from shopmind.cli._flags import App
 from shopmind.progress import Steps
 from shopmind.synthetic.config import SyntheticConfig
@@ -100,10 +100,30 @@ def export_user(user_id: str, store: StoreOpt = None, home: HomeOpt = None) -> N
 
 @app.command("delete-user")
 def delete_user(user_id: str, store: StoreOpt = None, home: HomeOpt = None) -> None:
-    """Delete a shopper and all their events."""
+    """Delete a shopper and all their events, and the bundles trained on them.
+
+    The active bundle cannot be deleted while it is served: a running `shopmind serve`
+    retrains it without them on its own; without one, run `shopmind train`.
+    """
+    from shopmind.bundle import BundleStore
+    from shopmind.bundle.erasure import purge_erased
+
     with using_home(home), open_store(store) as db:
         removed = db.delete_user(user_id)
         cli.console.print(f"deleted shopper {user_id!r} and {removed} events")
+        deleted, active_holds = purge_erased(BundleStore(home_folder()), db)
+        if deleted:
+            cli.console.print(f"deleted {len(deleted)} bundle(s) trained on them")
+        if active_holds:
+            cli.err.print(
+                "[yellow]the active bundle was trained on them[/]: a running `shopmind serve` "
+                "retrains it now; otherwise run `shopmind train`"
+            )
+        if not db.wipe_erased():
+            cli.err.print(
+                "[yellow]a reader still holds the SQLite write-ahead log[/]: the deleted rows "
+                "leave the files at the next erasure or when the server retries"
+            )
 
 
 # --- import -----------------------------------------------------------------------------------

@@ -35,6 +35,8 @@ class ItemSide:
     price: np.ndarray  # float64, NaN when unknown
     available: np.ndarray  # bool
     attributes: list[dict[str, Any]]
+    #: When each item was created, epoch ms (float64, NaN when unknown); None: not known.
+    created: np.ndarray | None = None
 
     @classmethod
     def from_items(cls, items: Sequence[Item]) -> ItemSide:
@@ -46,7 +48,17 @@ class ItemSide:
             price=np.array([np.nan if i.price is None else i.price for i in items], np.float64),
             available=np.array([i.available for i in items], dtype=bool),
             attributes=[dict(i.attributes) for i in items],
+            created=np.array(
+                [np.nan if i.created_at is None else to_millis(i.created_at) for i in items],
+                np.float64,
+            ),
         )
+
+    def created_ms(self) -> np.ndarray:
+        """Creation times, epoch ms, NaN where unknown."""
+        if self.created is None:
+            return np.full(len(self.price), np.nan)
+        return self.created
 
     def extended(self, n: int) -> ItemSide:
         """The same data padded with ``n`` blank items (items seen only in events)."""
@@ -58,6 +70,7 @@ class ItemSide:
             np.concatenate([self.price, np.full(n, np.nan)]),
             np.concatenate([self.available, np.ones(n, dtype=bool)]),
             self.attributes + [{} for _ in range(n)],
+            np.concatenate([self.created_ms(), np.full(n, np.nan)]),
         )
 
 
@@ -239,10 +252,15 @@ class Dataset:
 
     @classmethod
     def from_store(
-        cls, store: Store, *, event_weights: Mapping[str, float] | None = None
+        cls,
+        store: Store,
+        *,
+        event_weights: Mapping[str, float] | None = None,
+        upto_seq: int | None = None,
     ) -> Dataset:
-        """Snapshot a Store, streaming its events in columnar batches."""
-        batches = list(store.scan_events())
+        """Snapshot a Store, streaming its events in columnar batches (none past the arrival
+        number ``upto_seq``, when given: a training snapshot's mark)."""
+        batches = list(store.scan_events(upto_seq=upto_seq))
         keys = ("seq", "user_id", "item_id", "type", "value", "query", "timestamp_ms", "split")
         if batches:
             columns = {k: np.concatenate([b[k] for b in batches]) for k in keys}

@@ -12,9 +12,10 @@ if TYPE_CHECKING:
     from shopmind.catalog.store import Store
 
 
-def snapshot(store: Store) -> Dataset:
-    """Snapshot the Store; ValueError when it holds no events (nothing to learn from)."""
-    data = Dataset.from_store(store)
+def snapshot(store: Store, upto_seq: int | None = None) -> Dataset:
+    """Snapshot the Store (no event past the arrival number ``upto_seq``, when given);
+    ValueError when it holds no events (nothing to learn from)."""
+    data = Dataset.from_store(store, upto_seq=upto_seq)
     if data.n_events == 0:
         raise ValueError(
             "the store holds no events: import some (shopmind import events) "

@@ -7,10 +7,11 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 
 from shopmind.serve.auth import AdminAccess, ReadAccess
-from shopmind.serve.routes import ServiceDep
+from shopmind.serve.routes import KEYED, PathId, ServiceDep, problem
 from shopmind.serve.schemas import Activated, Bundles, BundleSummary, Job, JobStarted
+from shopmind.serve.service import HoldsErasedData
 
-router = APIRouter(prefix="/v1", tags=["bundles"])
+router = APIRouter(prefix="/v1", tags=["bundles"], responses=KEYED)
 
 
 @router.get("/bundles", dependencies=[ReadAccess])
@@ -27,7 +28,9 @@ def list_bundles(service: ServiceDep) -> Bundles:
     )
 
 
-@router.get("/bundles/active", dependencies=[ReadAccess])
+@router.get(
+    "/bundles/active", dependencies=[ReadAccess], responses={404: problem("No bundle is active")}
+)
 def active_bundle(service: ServiceDep) -> dict[str, Any]:
     """The manifest of the bundle being served (validation metrics by model and cutoff)."""
     engine = service.engine
@@ -38,29 +41,46 @@ def active_bundle(service: ServiceDep) -> dict[str, Any]:
 
 @router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, dependencies=[AdminAccess])
 def retrain(service: ServiceDep) -> JobStarted:
-    """Train a new bundle from the Store in the background; it is activated when it succeeds."""
+    """Train a new bundle from the Store in the background; it is activated when it succeeds
+    (unless the active one was trained on a newer snapshot). One runs at a time: while one
+    runs, this answers with its job id."""
     return JobStarted(job=service.start_retrain())
 
 
-@router.get("/admin/retrain/{job}", dependencies=[AdminAccess])
-def retrain_status(job: str, service: ServiceDep) -> Job:
+@router.get(
+    "/admin/retrain/{job}", dependencies=[AdminAccess], responses={404: problem("No such job")}
+)
+def retrain_status(job: PathId, service: ServiceDep) -> Job:
     try:
         return Job(**service.job(job))
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no retrain job {job!r}") from None
 
 
-@router.post("/admin/bundles/{version}/activate", dependencies=[AdminAccess])
-def activate(version: str, service: ServiceDep) -> Activated:
+@router.post(
+    "/admin/bundles/{version}/activate",
+    dependencies=[AdminAccess],
+    responses={
+        404: problem("No such bundle"),
+        409: problem("The bundle holds data of a shopper erased since"),
+    },
+)
+def activate(version: PathId, service: ServiceDep) -> Activated:
     """Load this bundle fully, then switch to it; requests in flight finish on the old one."""
     try:
         active, previous = service.activate(version)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no bundle {version!r}") from None
+    except HoldsErasedData as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return Activated(active=active, previous=previous)
 
 
-@router.post("/admin/rollback", dependencies=[AdminAccess])
+@router.post(
+    "/admin/rollback",
+    dependencies=[AdminAccess],
+    responses={409: problem("There is no bundle to roll back to")},
+)
 def rollback(service: ServiceDep) -> Activated:
     """Activate the bundle before the active one."""
     try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import ValidationError
@@ -11,14 +11,24 @@ from pydantic import ValidationError
 from shopmind.catalog import reads
 from shopmind.catalog.records import event_record
 from shopmind.catalog.schema import Event
-from shopmind.serve.auth import AdminAccess, ReadAccess
-from shopmind.serve.routes import ServiceDep, row_errors, too_large, unprocessable
+from shopmind.serve.auth import AdminAccess, IngestAccess
+from shopmind.serve.routes import (
+    BODY,
+    KEYED,
+    PathId,
+    ServiceDep,
+    problem,
+    row_errors,
+    too_large,
+    unprocessable,
+)
 from shopmind.serve.schemas import Accepted, Deleted, EventRecord, EventsIn, EventsPage, UserExport
 
-router = APIRouter(prefix="/v1", tags=["events"])
+router = APIRouter(prefix="/v1", tags=["events"], responses=KEYED)
+_NO_SHOPPER: dict[int | str, dict[str, Any]] = {404: problem("Nothing is stored about them")}
 
 
-@router.post("/events", dependencies=[AdminAccess])
+@router.post("/events", dependencies=[IngestAccess], responses=BODY)
 def append_events(body: EventsIn, service: ServiceDep) -> Accepted:
     """Append a batch of events; one bad row rejects the batch (422 naming row and field).
 
@@ -50,30 +60,42 @@ def append_events(body: EventsIn, service: ServiceDep) -> Accepted:
     return Accepted(accepted=added, duplicates=len(events) - added)
 
 
-@router.get("/users/{user_id}/events", dependencies=[ReadAccess])
+@router.get("/users/{user_id}/events", dependencies=[AdminAccess], responses=_NO_SHOPPER)
 def user_events(
-    user_id: str, service: ServiceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    user_id: PathId, service: ServiceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
 ) -> EventsPage:
-    """The shopper's most recent events, newest first."""
+    """The shopper's most recent events, newest first (404 when nothing is stored about them)."""
     events = service.store.user_events(user_id, limit=limit)[::-1]
+    if not events and not _known(service, user_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
     names = reads.titles(service.store, {e.item_id for e in events if e.item_id})
     return EventsPage(
         events=[EventRecord(**event_record(e, names.get(e.item_id or ""))) for e in events]
     )
 
 
-@router.get("/users/{user_id}/export", dependencies=[ReadAccess])
-def export_user(user_id: str, service: ServiceDep) -> UserExport:
+@router.get("/users/{user_id}/export", dependencies=[AdminAccess], responses=_NO_SHOPPER)
+def export_user(user_id: PathId, service: ServiceDep) -> UserExport:
     """Everything stored about a shopper (404 when nothing is)."""
     data = service.store.export_user(user_id)
-    if data["user"] is None and not data["events"]:
+    if data["user"] is None and not data["events"] and not _known(service, user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
     return UserExport.model_validate(data)
 
 
 @router.delete("/users/{user_id}", dependencies=[AdminAccess])
-def delete_user(user_id: str, service: ServiceDep) -> Deleted:
-    """Forget a shopper: their profile and every event; they are never served as history again."""
-    existed = service.store.get_user(user_id) is not None
-    removed = service.store.delete_user(user_id)
+def delete_user(user_id: PathId, service: ServiceDep) -> Deleted:
+    """Forget a shopper: their profile and every event; they are never served as history again.
+
+    Every bundle but the active one trained on their events is deleted, and the active one
+    is rebuilt without them in the background (a retrain; see the README for how long).
+    """
+    existed = reads.user_exists(service.store, user_id)  # even a row that reads as bad
+    removed = service.forget(user_id)
     return Deleted(deleted=existed or removed > 0, events=removed)
+
+
+def _known(service: ServiceDep, user_id: str) -> bool:
+    """Whether anything is stored about a shopper (rows that read as bad included)."""
+    store = service.store
+    return reads.user_exists(store, user_id) or reads.user_event_count(store, user_id) > 0
