@@ -46,7 +46,7 @@ def test_train_writes_a_complete_bundle_and_activates_it(shop_store: str, tmp_pa
     }
     assert manifest["data"]["items"] == 160 and manifest["data"]["users"] == 120
     assert TrainConfig.model_validate(manifest["config"]) == FAST
-    assert set(manifest["metrics"]) == {"pop", "itemknn", "blend"}
+    assert set(manifest["metrics"]) == {"pop", "itemknn", "blend", "served"}
     assert sum(manifest["blend"].values()) == pytest.approx(1.0, abs=1e-3)
     # Everything a server loads is JSON or arrays, readable without pickle.
     for arrays in folder.rglob("*.npz"):

@@ -488,7 +488,7 @@ def test_serve_hands_the_store_to_its_workers_under_the_one_name(
     monkeypatch.setenv("SHOPMIND_STORE_URL", "sqlite:////nowhere/old.sqlite")
     monkeypatch.setenv("SHOPMIND_READ_KEYS", "")
     run("serve", "--workers", "2", "--store", url, "--home", tmp_path / "h")
-    assert seen["workers"] == 2 and seen["app"] == "shopmind.serve.app:create_app"
+    assert seen["workers"] == 2 and seen["app"] == "shopmind.serve.worker:create_worker_app"
     assert seen["env"]["SHOPMIND_STORE"] == url
     assert "SHOPMIND_STORE_URL" not in seen["env"]
     assert seen["env"]["SHOPMIND_HOME"] == str((tmp_path / "h").resolve())

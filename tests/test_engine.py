@@ -9,14 +9,16 @@ from typing import Any
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
-from shopmind.blend import Blend, normalise_rows
 from shopmind.bundle import Bundle
 from shopmind.catalog.schema import Event, Item
 from shopmind.catalog.store import Store
 from shopmind.data.filters import ItemFilter
-from shopmind.engine import Answer, Engine
-from shopmind.models.base import top_k
+from shopmind.data.split import EvalSet
+from shopmind.engine import Engine
+from shopmind.evaluation.pipeline import requests_for
+from shopmind.ranking.sources import Sources
 from shopmind.synthetic import SyntheticConfig, SyntheticShop, generate, write_to_store
 from shopmind.training.config import TrainConfig
 from shopmind.training.train import train
@@ -67,63 +69,58 @@ def _event(user: str, item: str, n: int, kind: str = "view") -> Event:
     )
 
 
-def test_normalise_rows_maps_scorable_items_onto_0_1() -> None:
-    scores = np.array(
-        [[2.0, 4.0, np.nan, 3.0], [5.0, 5.0, 5.0, 5.0], [1.0, np.finfo(np.float32).min, 3.0, -1.0]],
-        dtype=np.float32,
-    )
-    out = normalise_rows(scores)
-    np.testing.assert_allclose(out[0], [0.0, 1.0, 0.0, 0.5])
-    np.testing.assert_allclose(out[1], 0.0)  # nothing to tell apart
-    np.testing.assert_allclose(out[2], [0.5, 0.0, 1.0, 0.0])  # demoted counts as nothing
-
-
-def test_the_served_ranking_is_the_blend_validation_measured(engine: Engine) -> None:
-    engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41)])
-    answer = engine.recommend("m", 10, exclude="none")
-    _assert_serves_the_blend(engine, "m", answer)
-
-
-def _assert_serves_the_blend(engine: Engine, user: str, answer: Answer) -> np.ndarray:
-    """The engine's answer is the Blend scorer's top 10 for the user; the Blend's scores."""
+def _batch_served(engine: Engine, user: str, k: int) -> list[int]:
+    """What the pipeline serves for the user's history when run as a batch of rows (the
+    path validation and `shopmind evaluate --bundle` take)."""
     histories, _ = engine.history(user)
-    scores = Blend(engine.models, engine.weights, engine._allowed(None)).score(histories)
-    scores[0, ~engine._allowed(None)] = -np.inf
-    ids, values = top_k(scores, 10)
-    assert [r.index for r in answer.items] == ids[0].tolist()
-    np.testing.assert_allclose([r.score for r in answer.items], values[0], rtol=1e-5)
-    return scores
+    ctx = engine.context()
+    rows = EvalSet(np.zeros(1, np.int64), histories, sp.csr_matrix((1, engine.n_items)))
+    (slate,) = engine.recommendations.run_batch(
+        requests_for(rows, ctx.type_names, k), ctx, engine.items
+    )
+    return slate.served_items.tolist()
 
 
-def test_two_stage_ranking_serves_the_validated_blend_from_few_candidates(
+def test_the_engine_serves_what_a_batch_of_rows_measures(engine: Engine) -> None:
+    engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41)])
+    answer = engine.recommend("m", 10)
+    assert answer.reason is None and len(answer.items) == 10
+    assert [r.index for r in answer.items] == _batch_served(engine, "m", 10)
+
+
+def test_few_candidates_per_source_from_the_hnsw_index_serve_the_same_list(
     engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Few candidates per model, and the content model proposes from its HNSW index (a graph
-    # over 200 items finds the exact top): the engine still serves what the Blend measures.
-    monkeypatch.setattr("shopmind.blend.CANDIDATES", 15)
+    # Few candidates per source, and the content model proposes from its HNSW index (a graph
+    # over 200 items finds the exact top): online and batch still serve one list.
     monkeypatch.setattr("shopmind.models.content.INDEX_FROM", 50)
+    engine.recommendations.sources = Sources.of(engine.models, 15, trending=5)
     content = engine.models["content"]
     engine.store.append_events([_event("m", engine.items.id(i), i) for i in (3, 40, 41, 90)])
-    answer = engine.recommend("m", 10, exclude="none")
+    answer = engine.recommend("m", 10)
     assert content.index is not None and content.index.kind == "hnsw"
-    scores = _assert_serves_the_blend(engine, "m", answer)
-    proposed = int((scores[0] >= 0).sum())
-    assert 15 <= proposed <= 15 * len(engine.weights) < engine.n_items  # a true shortlist
+    assert [r.index for r in answer.items] == _batch_served(engine, "m", 10)
+    slate = answer.slate
+    assert slate is not None
+    assert 15 <= len(slate.items) <= 15 * len(engine.models) + 5 < engine.n_items  # a shortlist
+    for name, column in slate.sources.items():  # every source scored every candidate
+        assert len(column.score) == len(slate.items)
+        assert (column.rank >= 0).sum() <= (5 if name == "trending" else 15)
 
 
-def test_candidates_come_from_the_items_the_filters_allow(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("shopmind.blend.CANDIDATES", 5)
-    monkeypatch.setattr("shopmind.models.content.INDEX_FROM", 50)
+def test_candidates_come_from_the_items_the_filters_allow(engine: Engine) -> None:
+    engine.recommendations.sources = Sources.of(engine.models, 5)
     engine.store.append_events([_event("f", engine.items.id(i), i) for i in (3, 40, 41)])
     leaves = [path[-1] for path in engine.side.category if path]
     leaf = min(set(leaves), key=leaves.count)  # the rarest category: few items pass
     rule = ItemFilter(categories=(leaf,), available_only=False)
     passing = int(rule.mask(engine.side).sum())
     answer = engine.recommend("f", 10, rule, exclude="none")
-    # Every model proposes from the passing items only, so the rows fill up to k.
-    assert len(answer.items) == min(10, passing) and answer.reason is None
+    assert answer.slate is not None and answer.slate.allowed is not None
+    servable = int(answer.slate.allowed.sum())  # the passing items but the one just viewed
+    assert passing - 1 <= servable <= passing
+    # Every source proposes from the servable items only, so the rows fill up to k.
+    assert len(answer.items) == min(10, servable) and answer.reason is None
     assert all(leaf in engine.side.category[r.index] for r in answer.items)
 
 
@@ -136,11 +133,17 @@ def test_history_is_read_at_request_time(engine: Engine) -> None:
     assert [r.item_id for r in second.items] != [r.item_id for r in first.items]
     title = engine.side.title[7]
     assert any(r.reason == f"because you viewed {title}" for r in second.items)
-    # A viewed item may come back (only purchases are excluded), never as its own reason.
-    again = engine.recommend("live", 300, ItemFilter(available_only=False))
+    # "Recommended for you" does not lead with the product just viewed ...
+    every = ItemFilter(available_only=False)
+    assert 7 not in [r.index for r in engine.recommend("live", 300, every).items]
+    slate = engine.recommend("live", 10).slate
+    assert slate is not None and slate.excluded["recent"].tolist() == [7]
+    # ... but a product viewed before may come back, never as its own reason.
+    engine.store.append_events([_event("live", engine.items.id(8), 2)])
+    again = engine.recommend("live", 300, every)
     (itself,) = [r for r in again.items if r.index == 7]
     assert itself.reason != f"because you viewed {title}"
-    engine.store.append_events([_event("live", engine.items.id(7), 2, "purchase")])
+    engine.store.append_events([_event("live", engine.items.id(7), 3, "purchase")])
     third = engine.recommend("live", 10)
     assert engine.items.id(7) not in [r.item_id for r in third.items]
     assert any(r.reason == f"because you bought {title}" for r in third.items)
@@ -241,8 +244,9 @@ def test_a_model_the_engine_has_never_heard_of_plugs_in(
         engine = Engine.load(train(store, config, home=tmp_path), store)
         answer = engine.recommend(synthetic.users[0].id, 5)
         assert len(answer.items) == 5 and answer.reason is None
-        assert set(engine.bundle.metrics) == {"pop", "sasrec", "blend"}
-        assert any("sasrec" in r.models for r in answer.items)
+        assert {"pop", "sasrec", "blend", "served"} >= set(engine.bundle.metrics) >= {"sasrec"}
+        assert answer.slate is not None and "sasrec" in answer.slate.sources
+        assert (answer.slate.sources["sasrec"].rank >= 0).any()  # it proposes candidates
         twin = engine.item_record(3)
         new = Item(id="posted", title=twin["title"], category_path=tuple(twin["category"]))
         assert engine.upsert_items([new]) == ["posted"]

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 from shopmind.data import Dataset, EvalSet, Histories, Split
 from shopmind.models import Recommender, make_model, recommend
 from shopmind.models.base import NotFittedError
+from shopmind.text.embed import embed_texts
 
 
 def hit_rate(
@@ -27,6 +28,12 @@ def hit_rate(
     targets = rows.targets.toarray() > 0
     hits = np.take_along_axis(targets, np.maximum(ids, 0), axis=1) & (ids >= 0)
     return float(hits.any(axis=1).mean())
+
+
+def _tmpdir() -> str:
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="shopmind-capabilities-")
 
 
 def purchase_histories(data: Dataset, rows: list[list[int]]) -> Histories:
@@ -161,6 +168,34 @@ class RecommenderConformance:
         histories = split.test.histories
         np.testing.assert_array_equal(loaded.score(histories), fitted.score(histories))
         assert sorted(p.name for p in folder.iterdir()) == ["model.json", "state.npz"]
+
+    def test_capabilities_hold(self, fitted: Recommender, histories: Histories) -> None:
+        """What the model declares it can do beyond scoring, it does; what it does not
+        declare, it refuses (the declaration is per config, so each test class's params)."""
+        caps = fitted.capabilities
+        vectors, similarity = fitted.text_vectors(), fitted.item_similarity()
+        assert (vectors is not None) == caps.text_vectors
+        if vectors is not None:
+            assert vectors.shape[0] == fitted.n_items
+        assert (similarity is not None) == caps.item_similarity
+        if similarity is not None:
+            assert similarity.shape == (fitted.n_items, fitted.n_items)
+        if not caps.takes_new_items:
+            with pytest.raises((NotImplementedError, ValueError)):
+                fitted.add_item_vectors(np.zeros((1, 384), np.float32))
+            return
+        assert fitted.encoder is not None
+        before = fitted.n_items
+        copy = Recommender.load(fitted.save(Path(_tmpdir()) / "m"))  # the fixture stays as is
+        # As the engine does for items posted after training: their text, by the model's encoder.
+        new = embed_texts(
+            ["Brass desk lamp. Lighting.", "Oak chair. Furniture."], settings=fitted.encoder
+        )
+        added = copy.add_item_vectors(new)
+        assert list(added) == [before, before + 1]
+        scores = copy.score(histories.take(np.arange(3)))
+        assert scores.shape == (3, before + 2)
+        assert np.isfinite(scores[:, before:]).all()
 
     def test_config_round_trips_json(self) -> None:
         config = self.make().config

@@ -27,7 +27,7 @@ def test_an_unknown_shopper_gets_trending_items_said_so(api: TestClient) -> None
     assert len(body["items"]) == 10
     assert "trending" in body["reason"]
     assert all(
-        i["reason"] == "trending" or i["reason"].startswith("popular in") for i in body["items"]
+        i["reason"] == "trending now" or i["reason"].startswith("popular in") for i in body["items"]
     )
     scores = [i["score"] for i in body["items"]]
     assert scores == sorted(scores, reverse=True)
@@ -44,7 +44,9 @@ def test_a_new_view_changes_the_next_recommendations(api: TestClient, shop: Shop
 
     assert after["reason"] is None  # no longer the unknown-shopper fallback
     assert [i["item_id"] for i in after["items"]] != [i["item_id"] for i in before["items"]]
-    assert any(i["reason"] == f"because you viewed {item['title']}" for i in after["items"])
+    assert any(i["reason"] == f"because you viewed {item['title']}" for i in after["items"]), [
+        (i["title"], i["reason"]) for i in after["items"]
+    ]
     # The planted structure: what follows the viewed item is its own department or the
     # department of its planted complement.
     related = [
@@ -96,7 +98,7 @@ def test_a_deleted_shopper_is_never_served_as_history_again(api: TestClient) -> 
     assert _recs(api, shopper, k=10)["items"] == _recs(api, "someone-new", k=10)["items"]
     assert "trending" in _recs(api, shopper, k=10)["reason"]
     assert api.get(f"/v1/users/{shopper}/export").status_code == 404
-    assert api.get(f"/v1/users/{shopper}/events").json()["events"] == []
+    assert api.get(f"/v1/users/{shopper}/events").status_code == 404  # nothing stored
     assert api.get(f"/v1/users/{shopper}").status_code == 404
 
 

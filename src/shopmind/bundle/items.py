@@ -11,6 +11,7 @@ import numpy as np
 from shopmind.catalog.schema import DAY_MS
 from shopmind.data.dataset import Dataset, ItemSide
 from shopmind.data.idmap import IdMap
+from shopmind.ranking.context import ItemArrays
 
 #: The image of an item is read from the first of these attributes it has.
 IMAGE_ATTRIBUTES = ("image", "image_url")
@@ -27,6 +28,10 @@ class ItemTable:
     image: list[str | None]
     popularity: np.ndarray  # distinct shoppers per item, float32
     trending: np.ndarray  # distinct shoppers per item over the last TRENDING_DAYS, float32
+    #: Creation time per item, epoch ms (NaN unknown); None in bundles written before it.
+    created: np.ndarray | None = None
+    #: The snapshot's newest event, epoch ms (what ages are measured from); None: unknown.
+    now_ms: float | None = None
 
     @classmethod
     def from_dataset(cls, data: Dataset) -> ItemTable:
@@ -38,7 +43,28 @@ class ItemTable:
             cutoff = int(data.timestamp.max()) - TRENDING_DAYS * DAY_MS
             late = first[data.timestamp[first] >= cutoff]
             recent = np.bincount(data.item[late], minlength=data.n_items).astype(np.float32)
-        return cls(data.items, data.item_side, image_of(data.item_side), popularity, recent)
+        now = float(data.timestamp.max()) if data.n_events else None
+        side = data.item_side
+        return cls(data.items, side, image_of(side), popularity, recent, side.created_ms(), now)
+
+    def arrays(self) -> ItemArrays:
+        """The table as the ranking stages read it (nothing removed yet)."""
+        n = len(self.ids)
+        created = self.created if self.created is not None else np.full(n, np.nan)
+        finite = created[np.isfinite(created)]
+        now = (
+            self.now_ms
+            if self.now_ms is not None
+            else (float(finite.max()) if len(finite) else 0.0)
+        )
+        return ItemArrays(
+            side=self.side,
+            popularity=np.asarray(self.popularity, np.float32),
+            trending=np.asarray(self.trending, np.float32),
+            created=np.asarray(created, np.float64),
+            removed=np.zeros(n, dtype=bool),
+            now_ms=float(now),
+        )
 
     def save(self, folder: Path) -> None:
         side = self.side
@@ -49,6 +75,7 @@ class ItemTable:
             "brand": side.brand,
             "category": [list(path) for path in side.category],
             "image": self.image,
+            "attributes": side.attributes,
         }
         (folder / "items.json").write_text(json.dumps(columns, ensure_ascii=False))
         np.savez(
@@ -57,6 +84,8 @@ class ItemTable:
             available=side.available,
             popularity=self.popularity,
             trending=self.trending,
+            created=self.created if self.created is not None else np.full(len(self.ids), np.nan),
+            now_ms=np.array(np.nan if self.now_ms is None else self.now_ms),
         )
 
     @classmethod
@@ -72,10 +101,18 @@ class ItemTable:
             category=[tuple(path) for path in columns["category"]],
             price=a["price"].astype(np.float64),
             available=a["available"].astype(bool),
-            attributes=[{} for _ in range(n)],
+            attributes=columns.get("attributes") or [{} for _ in range(n)],
+            created=a.get("created"),
         )
+        now = float(a["now_ms"]) if "now_ms" in a and np.isfinite(a["now_ms"]) else None
         return cls(
-            IdMap.from_list(columns["ids"]), side, columns["image"], a["popularity"], a["trending"]
+            IdMap.from_list(columns["ids"]),
+            side,
+            columns["image"],
+            a["popularity"],
+            a["trending"],
+            a.get("created"),
+            now,
         )
 
 

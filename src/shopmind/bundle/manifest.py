@@ -14,6 +14,7 @@ from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_serializer, field_validator
 
+from shopmind.catalog.erasures import SnapshotMark
 from shopmind.training.config import TrainConfig
 
 FORMAT_VERSION: Final = 1
@@ -49,6 +50,23 @@ class SimilarBlend(_Part):
     ndcg_by_weight: dict[str, float] = Field(alias="ndcg@10_by_weight")
 
 
+class RankingSpec(_Part):
+    """How the bundle ranks: its sources, the features' sources and the scorer it chose."""
+
+    #: The scorer served (``ranker/`` holds it): "blend", "logistic" or "lightgbm".
+    scorer: str
+    #: Source -> items it proposes per request.
+    per_source: dict[str, int]
+    #: The sources whose columns the features hold, in order (what the scorer reads).
+    feature_sources: list[str]
+    #: Scorer kind -> its metrics on the ranker's held-out validation shoppers.
+    metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: Feature -> share of the served ranker's total split gain (LightGBM).
+    importances: dict[str, float] = Field(default_factory=dict)
+    #: What training chose and why (per model parameters, dropped models, timings).
+    chosen: dict[str, Any] = Field(default_factory=dict)
+
+
 class Manifest(_Part):
     """Everything a bundle says about itself (``manifest.json``)."""
 
@@ -66,7 +84,13 @@ class Manifest(_Part):
     similar_blend: SimilarBlend | None = None
     #: Model (and "blend") -> validation metric -> value; "rows" is how many shoppers.
     metrics: dict[str, dict[str, float]] = Field(default_factory=dict)
+    #: The served ranking (None in bundles written before it: the blend of ``blend``).
+    ranking: RankingSpec | None = None
     libraries: dict[str, str] = Field(default_factory=dict)
+    #: Where the store stood when the training snapshot was taken: which erasures the bundle
+    #: may hold, and which of two bundles is newer. None in bundles written before it was kept
+    #: (then left out of the JSON, so they are written back as they were).
+    snapshot: SnapshotMark | None = None
 
     @field_validator("created")
     @classmethod
@@ -85,7 +109,11 @@ class Manifest(_Part):
 
     def to_json(self) -> dict[str, Any]:
         """The manifest as JSON data, with the keys ``manifest.json`` and the API use."""
-        return self.model_dump(mode="json", by_alias=True)
+        out = self.model_dump(mode="json", by_alias=True)
+        for key in ("snapshot", "ranking"):  # absent from bundles written before them
+            if out.get(key, {}) is None:
+                del out[key]
+        return out
 
 
 def library_versions() -> dict[str, str]:

@@ -150,6 +150,20 @@ def cutoffs(k: str) -> tuple[int, ...]:
     return ks
 
 
+def parse_duration(text: str, option: str) -> float:
+    """Seconds from "90", "90s", "20m" or "1h"; a clear error naming the option otherwise."""
+    raw = text.strip().lower()
+    scale = {"s": 1.0, "m": 60.0, "h": 3600.0}.get(raw[-1:])
+    number = raw[:-1] if scale is not None else raw
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError:
+        seconds = -1.0
+    if not seconds > 0 or seconds != seconds or seconds == float("inf"):
+        raise fail(f"{option} {text!r}: give a duration such as 90s, 20m or 1h")
+    return seconds
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m shopmind`
     sys.exit(app())
 

@@ -9,7 +9,17 @@ import typer
 from rich.table import Table
 
 from shopmind import cli
-from shopmind.cli import HomeOpt, StoreOpt, app, cutoffs, fail, model_names, open_store, using_home
+from shopmind.cli import (
+    HomeOpt,
+    StoreOpt,
+    app,
+    cutoffs,
+    fail,
+    home_folder,
+    model_names,
+    open_store,
+    using_home,
+)
 from shopmind.training.config import COMPARED_MODELS, PROTOCOL_KS
 
 #: The cutoffs `evaluate` reports unless told otherwise: the published protocols'.
@@ -61,6 +71,14 @@ def evaluate(
         Path | None, typer.Option("--json", help="Write results as JSON here.")
     ] = None,
     markdown: Annotated[Path | None, typer.Option(help="Write the table as Markdown here.")] = None,
+    bundle: Annotated[
+        str | None,
+        typer.Option(
+            "--bundle",
+            help="Score what a bundle serves (VERSION, or 'active') on the Store's held-out "
+            "test rows, through the engine's own pipeline; --models and --tune do not apply.",
+        ),
+    ] = None,
 ) -> None:
     """Full-ranking evaluation of models on a split's test part, each fitted on its train part.
 
@@ -73,6 +91,9 @@ def evaluate(
     from shopmind.training.snapshot import store_split
 
     ks = cutoffs(k)
+    if bundle is not None:
+        _evaluate_bundle(bundle, store, home, ks, bootstrap, json_out)
+        return
     names = model_names(models)
     with using_home(home):
         try:
@@ -114,6 +135,51 @@ def evaluate(
 
         cols = [f"{m}@{x}" for x in ks for m in ("recall", "ndcg")] + ["train_seconds"]
         markdown.write_text(f"# {name}\n\n" + markdown_table(results, cols))
+
+
+def _evaluate_bundle(
+    version: str,
+    store: str | None,
+    home: Path | None,
+    ks: tuple[int, ...],
+    bootstrap: int,
+    json_out: Path | None,
+) -> None:
+    from shopmind.bundle import BundleStore
+    from shopmind.evaluation.bundle import evaluate_bundle
+
+    with using_home(home):
+        bundles = BundleStore(home_folder())
+        try:
+            chosen = bundles.active() if version == "active" else bundles.get(version)
+        except KeyError as exc:
+            raise fail(f"--bundle {version}: {exc.args[0]}; see `shopmind bundles`") from exc
+        if chosen is None:
+            raise fail("--bundle active: no bundle is active; run `shopmind train` first")
+        with open_store(store) as db:
+            try:
+                done = evaluate_bundle(chosen, db, ks, bootstrap=bootstrap)
+            except ValueError as exc:
+                raise fail(str(exc)) from exc
+    metrics = done.result.metrics
+    row = {f"{m}@{x}": round(metrics[f"{m}@{x}"], 4) for x in ks for m in ("recall", "ndcg")}
+    table = Table(
+        title=f"bundle {done.version}: test ({done.split}), {done.rows} shoppers, what the "
+        f"engine serves, full ranking over {done.n_items} items"
+    )
+    for column in row:
+        table.add_column(column, justify="right")
+    table.add_row(*(f"{v:.4f}" for v in row.values()))
+    cli.console.print(table)
+    if json_out:
+        from shopmind.evaluation.report import write_json
+
+        payload = {"bundle": done.version, "split": done.split, "rows": done.rows, **row}
+        if done.result.ci:
+            payload["ci95"] = {
+                m: [round(x, 4) for x in v] for m, v in done.result.ci.items() if m in row
+            }
+        write_json(json_out, payload)
 
 
 def results_table(title: str, results: dict[str, dict[str, Any]], ks: tuple[int, ...]) -> Table:

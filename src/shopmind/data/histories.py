@@ -139,6 +139,21 @@ class Histories:
     def empty(cls, n_rows: int = 1) -> Histories:
         return cls.from_lists([[] for _ in range(n_rows)])
 
+    @classmethod
+    def concat(cls, parts: Sequence[Histories]) -> Histories:
+        """The rows of several batches, one after another."""
+        if not parts:
+            return cls.empty(0)
+        lengths = np.concatenate([p.lengths for p in parts])
+        indptr = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
+        return cls(
+            indptr,
+            np.concatenate([p.items for p in parts]),
+            np.concatenate([p.types for p in parts]),
+            np.concatenate([p.timestamps for p in parts]),
+            np.concatenate([p.weights for p in parts]),
+        )
+
 
 def event_weight(
     kind: str, value: float | None, weights: Mapping[str, float] = DEFAULT_EVENT_WEIGHTS
@@ -176,3 +191,13 @@ def _max_duplicates(
     return sp.csr_matrix(
         (values[keep], (rows[keep], cols[keep])), shape=(n_rows, n_cols), dtype=dtype
     )
+
+
+def kinds_of(histories: Histories, type_names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Each row's event types by name (for slates built from a snapshot's histories)."""
+    names = list(type_names)
+    out = []
+    for r in range(len(histories)):
+        codes = histories.types[histories.indptr[r] : histories.indptr[r + 1]]
+        out.append(tuple(names[int(c)] if 0 <= c < len(names) else "view" for c in codes))
+    return out

@@ -6,7 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
+import scipy.sparse as sp
 
+from shopmind.data.histories import Histories
 from shopmind.data.split import EvalSet
 from shopmind.evaluation.metrics import bootstrap_ci, per_row_metrics, target_ranks
 from shopmind.models.base import exclusion_matrix, mask_scores, top_k
@@ -43,6 +45,7 @@ def evaluate(
     bootstrap: int = 0,
     slices: Mapping[str, np.ndarray] | None = None,
     seed: int = 0,
+    exclude: Callable[[Histories, int], sp.csr_matrix] | None = None,
 ) -> EvalResult:
     """Rank all items for every row and score the rank of each target.
 
@@ -50,6 +53,8 @@ def evaluate(
     With ``mask_history`` the row's history items are removed from its ranking first (the
     S3-Rec protocol); otherwise they stay (the UniSRec/RecBole protocol). ``bootstrap`` > 0
     adds 95% confidence intervals; ``slices`` maps a slice name to one label per row.
+    ``exclude`` builds the items to leave out of each row's ranking instead (the served
+    exclusion, e.g. purchases and the last viewed item).
     """
     n_rows, n_items = rows.targets.shape
     targets = rows.targets.tocsr()
@@ -60,8 +65,11 @@ def evaluate(
         stop = min(start + batch_size, n_rows)
         hist = rows.histories.take(np.arange(start, stop))
         scores = np.array(model.score(hist), dtype=np.float32)  # type: ignore[attr-defined]
-        exclude = exclusion_matrix(hist, n_items) if mask_history else None
-        mask_scores(scores, exclude)
+        if exclude is not None:
+            excluded = exclude(hist, n_items)
+        else:
+            excluded = exclusion_matrix(hist, n_items) if mask_history else None
+        mask_scores(scores, excluded)
         block = targets[start:stop]
         pair_row = np.repeat(np.arange(stop - start), np.diff(block.indptr))
         all_ranks.append(target_ranks(scores, pair_row, block.indices.astype(np.int64)))

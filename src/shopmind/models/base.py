@@ -42,6 +42,18 @@ class NotFittedError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a model can do beyond scoring histories."""
+
+    #: Items posted after training get scores from their text (:meth:`add_item_vectors`).
+    takes_new_items: bool = False
+    #: It holds one text vector per item (:meth:`text_vectors`), for similar items.
+    text_vectors: bool = False
+    #: It holds an item-item similarity (:meth:`item_similarity`), for similar items.
+    item_similarity: bool = False
+
+
+@dataclass(frozen=True)
 class Holdout:
     """Rows kept out of training that a model may watch while it trains, to stop early.
 
@@ -59,8 +71,6 @@ class Recommender(ABC):
     name: ClassVar[str]
     config_class: ClassVar[type[ModelConfig]]
     _memo: tuple[Any, Any] | None = None
-    #: True when the model can score items that had no interactions in training (via text).
-    scores_unseen_items: ClassVar[bool] = False
 
     def __init__(self, config: ModelConfig | None = None, **params: Any) -> None:
         if config is not None and params:
@@ -138,6 +148,36 @@ class Recommender(ABC):
 
     @abstractmethod
     def _fit(self, data: Dataset) -> None: ...
+
+    # --- what a model can do beyond scoring, declared per config ----------------------------
+
+    @property
+    def capabilities(self) -> Capabilities:
+        """What this model, with its config, can do beyond scoring (a test holds every model
+        and config to it)."""
+        return Capabilities()
+
+    @property
+    def encoder(self) -> Any | None:
+        """The text encoder's settings a model that takes new items reads their text with."""
+        return None
+
+    def add_item_vectors(self, vectors: np.ndarray) -> np.ndarray:
+        """Append items posted after training by their encoder embeddings; their indices.
+
+        Only for a model whose :attr:`capabilities` say ``takes_new_items``.
+        """
+        raise NotImplementedError(
+            f"{self.name} with this config takes no new items (capabilities: {self.capabilities})"
+        )
+
+    def text_vectors(self) -> np.ndarray | None:
+        """One text vector per item (a zero row: no text), when the model holds them."""
+        return None
+
+    def item_similarity(self) -> sp.csr_matrix | None:
+        """The items × items co-interaction similarity, when the model holds one."""
+        return None
 
     def _fit_watching(self, data: Dataset, holdout: Holdout) -> None:
         """Fit while watching held-out rows; models that do not stop early just fit."""

@@ -19,7 +19,7 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
-from shopmind.models.base import ModelConfig, Recommender
+from shopmind.models.base import Capabilities, ModelConfig, Recommender
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
 from shopmind.text.index import EXACT_BELOW, VectorIndex, unit_placeholders
@@ -59,7 +59,6 @@ class ContentRecommender(Recommender):
     name = "content"
     config_class = ContentConfig
     config: ContentConfig
-    scores_unseen_items = True
     #: HNSW index of the item vectors (from ``INDEX_FROM`` items; built when first needed).
     index: VectorIndex | None = None
 
@@ -95,6 +94,17 @@ class ContentRecommender(Recommender):
         """Encode new items' text and make them scorable; returns their item indices."""
         vectors = embed_texts(texts, settings=self.config.encoder, cache=self.config.cache)
         return self.add_item_vectors(vectors)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(takes_new_items=True, text_vectors=True)
+
+    @property
+    def encoder(self) -> EncoderSettings:
+        return self.config.encoder
+
+    def text_vectors(self) -> np.ndarray:
+        return self.item_vectors
 
     def add_item_vectors(self, vectors: np.ndarray) -> np.ndarray:
         """Append new items' encoder embeddings (whitened like the rest, the whitening kept

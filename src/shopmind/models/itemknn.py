@@ -11,7 +11,13 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
-from shopmind.models.base import ModelConfig, Recommender, sparse_from_state, sparse_state
+from shopmind.models.base import (
+    Capabilities,
+    ModelConfig,
+    Recommender,
+    sparse_from_state,
+    sparse_state,
+)
 
 #: Cells of the dense similarity block computed at once (rows × n_items), ~16 MB of float32.
 _BLOCK_CELLS = 1 << 22
@@ -68,6 +74,13 @@ class ItemKNN(Recommender):
             return
         x = weight_shoppers(data.matrix(binary=cfg.binary), cfg)
         self.similarity = item_similarity(x, cfg.neighbors, cfg.shrink, cfg.alpha)
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return Capabilities(item_similarity=True)
+
+    def item_similarity(self) -> sp.csr_matrix:
+        return self.similarity
 
     def _score(self, histories: Histories) -> np.ndarray:
         return np.asarray(self._sparse_scores(histories).toarray(), dtype=np.float32)

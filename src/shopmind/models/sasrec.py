@@ -24,7 +24,7 @@ from safetensors.torch import load_file, save_file
 
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
-from shopmind.models.base import Holdout, ModelConfig, Recommender
+from shopmind.models.base import Capabilities, Holdout, ModelConfig, Recommender
 from shopmind.models.sequential.network import ItemRepr, Norm, SequenceNetwork
 from shopmind.models.sequential.training import Loss, Plan, Report, Watch, last_states, train
 from shopmind.text.embed import embed_items, embed_texts
@@ -67,6 +67,9 @@ class SASRecConfig(ModelConfig):
     #: validation NDCG@10.
     epochs: int = Field(default=200, ge=1)
     patience: int = Field(default=10, ge=1)
+    #: Stop after the epoch that passes this many seconds of training, keeping the best
+    #: epoch so far (None: no limit) — how a training budget bounds it.
+    max_seconds: float | None = Field(default=None, gt=0.0)
     batch_size: int = Field(default=256, ge=1)
     #: Batch histories of similar length together (least padding); False: random batches, run
     #: through the network in pieces of similar length (on Beauty they generalise far better).
@@ -101,8 +104,6 @@ class SASRec(Recommender):
     name = "sasrec"
     config_class = SASRecConfig
     config: SASRecConfig
-    #: With ``item_repr`` other than "id": items without training events score from their text.
-    scores_unseen_items = True
 
     network: SequenceNetwork
     report: Report | None = None
@@ -162,6 +163,7 @@ class SASRec(Recommender):
                 patience=cfg.patience,
                 max_len=cfg.max_len,
                 seed=cfg.seed,
+                max_seconds=cfg.max_seconds,
             )
             on_epoch = self._write_checkpoint if cfg.checkpoint else None
             self.report = train(self.network, histories, plan, watch, on_epoch=on_epoch)
@@ -234,6 +236,15 @@ class SASRec(Recommender):
                 states = last_states(self.network, histories.take(rows), self.config.max_len)
                 out[rows] = (states @ self._table.T).numpy()
         return out
+
+    @property
+    def capabilities(self) -> Capabilities:
+        # With item_repr other than "id", items without training events score from their text.
+        return Capabilities(takes_new_items=self.config.item_repr != "id")
+
+    @property
+    def encoder(self) -> EncoderSettings | None:
+        return self.config.encoder if self.config.item_repr != "id" else None
 
     def add_items(self, texts: Sequence[str]) -> np.ndarray:
         """Make new items scorable from their text, without retraining; their indices."""

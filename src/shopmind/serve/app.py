@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from threadpoolctl import threadpool_limits
 
 from shopmind import __version__
+from shopmind.catalog import erasures
+from shopmind.catalog.bounds import time_window
+from shopmind.serve.auth import ScopeRefused, document_scopes
+from shopmind.serve.logs import redact_access_log
 from shopmind.serve.service import NoBundle, Service
 from shopmind.serve.settings import ServeSettings
 
@@ -22,13 +30,15 @@ log = logging.getLogger(__name__)
 
 OPEN_WARNING = (
     "running open: no API keys are set, so every endpoint (writes and admin included) is "
-    "public; set SHOPMIND_READ_KEYS and SHOPMIND_ADMIN_KEYS before binding beyond loopback"
+    "public; set SHOPMIND_READ_KEYS, SHOPMIND_INGEST_KEYS and SHOPMIND_ADMIN_KEYS before "
+    "binding beyond loopback"
 )
 
 
 def create_app(settings: ServeSettings | None = None) -> FastAPI:
     """The shopmind API (and the web UI when ``shopmind.serve.web`` is installed)."""
     settings = settings or ServeSettings()
+    time_window()  # a wrong SHOPMIND_EARLIEST_TIME / _MAX_FUTURE_SECONDS fails here, not later
     if settings.is_open:
         log.warning(OPEN_WARNING)
 
@@ -43,6 +53,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                 settings, on_switch=lambda engine: setattr(app.state, "engine", engine)
             )
             try:
+                # Shopper ids in request paths reach the access log hashed (serve.logs).
+                redact_access_log(erasures.log_key(service.store))
                 service.load_active()
                 if settings.follow_seconds > 0:
                     service.start_following(settings.follow_seconds)
@@ -67,9 +79,10 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.state.service = None
     app.state.engine = None
 
-    from shopmind.serve.routes import bundles, catalogue, events, recommend, system
+    from shopmind.serve.routes import bundles, catalogue, events, explain, recommend, rules, system
 
-    for module in (system, catalogue, events, recommend, bundles):
+    for module in (system, catalogue, events, recommend, explain, rules, bundles):
+        document_scopes(module.router)
         app.include_router(module.router)
     try:
         from shopmind.serve.web import router as web_router
@@ -82,16 +95,22 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         app.include_router(web_router)
         app.include_router(docs_router)  # its assets are static files of the web UI
 
+    @app.exception_handler(ScopeRefused)
+    async def _refused(request: Request, exc: ScopeRefused) -> JSONResponse:
+        return JSONResponse(exc.body(), status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _unprocessable(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own answer echoes the input, which fails to render when it holds a NaN
+        # or an infinity (JSON has none): the bad request became a 500.
+        return JSONResponse({"detail": _json_safe(jsonable_encoder(exc.errors()))}, 422)
+
     @app.exception_handler(NoBundle)
     async def _no_bundle(request: Request, exc: NoBundle) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     app.add_middleware(_Observe, max_body_bytes=settings.max_body_bytes)
     return app
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class _Observe:
@@ -112,32 +131,28 @@ class _Observe:
             await _too_large(send, limit)
             self._observe(scope, 413, start)
             return
-        received = 0
+        if declared is None:
+            # A body without a length (Transfer-Encoding: chunked) is read whole first: one
+            # past the limit is a 413 before the app reads it (an error raised while FastAPI
+            # reads a body would become its 400). A declared length is the server's to hold.
+            messages = await _read_body(receive, limit)
+            if messages is None:
+                await _too_large(send, limit)
+                self._observe(scope, 413, start)
+                return
+            receive = _replay(messages, receive)
         status = 500
-        started = False
-
-        async def counted() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > limit:
-                    raise _TooLarge
-            return message
 
         async def observed(message: Message) -> None:
-            nonlocal status, started
+            nonlocal status
             if message["type"] == "http.response.start":
-                status, started = int(message["status"]), True
+                status = int(message["status"])
+                if status == 405:
+                    message = _with_allow(message, scope)
             await send(message)
 
         try:
-            await self.app(scope, counted, observed)
-        except _TooLarge:
-            if started:
-                raise
-            status = 413
-            await _too_large(send, limit)
+            await self.app(scope, receive, observed)
         finally:
             self._observe(scope, status, start)
 
@@ -149,6 +164,73 @@ class _Observe:
         route = scope.get("route")
         path = getattr(route, "path", None) or "unmatched"
         service.metrics.observe(scope["method"], path, status, time.perf_counter() - start)
+
+
+def _with_allow(message: Message, scope: Scope) -> Message:
+    """A 405 whose ``Allow`` names every method of the path (Starlette names those of the
+    first route that matched it only: ``Allow: POST`` where GET is served too)."""
+    app = scope.get("app")
+    if not isinstance(app, FastAPI):
+        return message
+    methods = _methods_by_path(app)
+    allowed = sorted({m for pattern, ms in methods if pattern.fullmatch(scope["path"]) for m in ms})
+    if not allowed:
+        return message
+    headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != b"allow"]
+    headers.append((b"allow", ", ".join(allowed).encode()))
+    return {**message, "headers": headers}
+
+
+def _methods_by_path(app: FastAPI) -> list[tuple[re.Pattern[str], set[str]]]:
+    """The documented methods of each path template (as a pattern), built once per app."""
+    cached: list[tuple[re.Pattern[str], set[str]]] | None = getattr(app.state, "methods", None)
+    if cached is None:
+        cached = [
+            (
+                re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path))),
+                {method.upper() for method in operations},
+            )
+            for path, operations in app.openapi().get("paths", {}).items()
+        ]
+        app.state.methods = cached
+    return cached
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with every NaN or infinity as text: JSON holds no such number."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _json_safe(inner) for key, inner in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(inner) for inner in value]
+    return value
+
+
+async def _read_body(receive: Receive, limit: int) -> list[Message] | None:
+    """The request's messages up to the end of its body; None once it passes ``limit``."""
+    messages: list[Message] = []
+    size = 0
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            return messages  # the client went away: the app hears it
+        size += len(message.get("body", b""))
+        if size > limit:
+            return None
+        if not message.get("more_body", False):
+            return messages
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """A ``receive`` giving the messages read already, then the server's."""
+    pending = list(messages)
+
+    async def replayed() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replayed
 
 
 async def _too_large(send: Send, limit: int) -> None:

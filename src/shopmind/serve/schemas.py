@@ -2,11 +2,49 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
-from shopmind.catalog.schema import AttributeValue
+from shopmind.catalog.bounds import MAX_ID_LENGTH, MAX_PRICE, MAX_VALUE
+from shopmind.catalog.schema import AttributeValue, event_types, not_a_boolean
+
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise ValueError("a time is ISO-8601 text or epoch seconds/milliseconds, not true/false")
+    return value
+
+
+#: What a time may be given as; booleans are not times (nor numbers, here).
+_TIME = (
+    "ISO-8601 text or epoch seconds/milliseconds, within the accepted time range: from "
+    "SHOPMIND_EARLIEST_TIME (default 1990-01-01) to SHOPMIND_MAX_FUTURE_SECONDS (default 86400, "
+    "a day) past the current time"
+)
+Time = Annotated[
+    str | int | float | None, BeforeValidator(_not_a_boolean), Field(description=_TIME)
+]
+#: An id of an item, shopper or event.
+Id = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH)]
+
+
+#: A number given as a number, not true/false.
+_NUMBER = BeforeValidator(not_a_boolean)
+
+
+def _known_types(schema: dict[str, Any]) -> None:
+    schema["enum"] = list(event_types())
+
+
+class Problem(BaseModel):
+    """An error: what is wrong and, where the caller can fix it, how."""
+
+    detail: str
+    #: On a 403: the scope the endpoint needs, and the scopes the key sent has (none: the key
+    #: is not one of the API's).
+    needs: Literal["read", "ingest", "admin"] | None = None
+    held: list[Literal["read", "ingest", "admin"]] | None = None
 
 
 class _In(BaseModel):
@@ -17,17 +55,17 @@ class _In(BaseModel):
 
 
 class ItemIn(_In):
-    item_id: str = Field(min_length=1)
+    item_id: Id
     title: str = ""
     description: str = ""
     #: The category path, root first (a list, or text such as "Outdoor > Camping > Tents").
     category: list[str] | str = Field(default_factory=list)
     brand: str = ""
-    price: float | None = None
+    price: Annotated[float, Field(ge=0, le=MAX_PRICE, allow_inf_nan=False), _NUMBER] | None = None
     currency: str = ""
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
-    available: bool = True
-    created_at: str | float | None = None
+    available: StrictBool = True
+    created_at: Time = None
 
 
 class ItemsIn(_In):
@@ -35,9 +73,9 @@ class ItemsIn(_In):
 
 
 class UserIn(_In):
-    user_id: str = Field(min_length=1)
+    user_id: Id
     attributes: dict[str, AttributeValue] = Field(default_factory=dict)
-    created_at: str | float | None = None
+    created_at: Time = None
 
 
 class UsersIn(_In):
@@ -46,14 +84,17 @@ class UsersIn(_In):
 
 class EventIn(_In):
     #: The idempotency key: an event id already stored is counted as a duplicate.
-    event_id: str = Field(min_length=1)
-    user_id: str = Field(min_length=1)
-    item_id: str | None = None
-    type: str
-    value: float | None = None
+    event_id: Id
+    user_id: Id
+    item_id: Annotated[str, Field(max_length=MAX_ID_LENGTH)] | None = None
+    #: One of the event types the shop knows (listed in the schema as this process has them).
+    type: Annotated[str, Field(json_schema_extra=_known_types)]
+    value: (
+        Annotated[float, Field(ge=-MAX_VALUE, le=MAX_VALUE, allow_inf_nan=False), _NUMBER] | None
+    ) = None
     query: str | None = None
-    #: ISO-8601 or epoch seconds/milliseconds; now when absent.
-    timestamp: str | float | None = None
+    #: When it happened; now when absent.
+    timestamp: Time = None
     context: dict[str, Any] | None = None
 
 
@@ -134,6 +175,30 @@ class UserExport(BaseModel):
     events: list[EventRecord]
 
 
+class ExplanationOut(BaseModel):
+    """Why an item is served: its sources' shares of its score, the history items behind it
+    (strongest first), the category that explains it when none does, the rules that moved
+    it, and the sentence shown to the shopper."""
+
+    sources: dict[str, float]
+    because: list[str]
+    category: str | None = None
+    rules: list[str]
+    sentence: str
+
+
+class DroppedOut(BaseModel):
+    """A candidate that was not served: the stage that dropped it and why; for an
+    out-ranked one its score and the gap to the last served item's."""
+
+    item_id: str
+    stage: str
+    why: str
+    detail: str | None = None
+    score: float | None = None
+    gap: float | None = None
+
+
 class AnsweredItem(BaseModel):
     item_id: str
     title: str
@@ -145,6 +210,7 @@ class AnsweredItem(BaseModel):
     #: The models (or signals) the item came from, strongest first.
     models: list[str]
     reason: str
+    explanation: ExplanationOut | None = None
 
 
 class Recommendations(BaseModel):
@@ -153,6 +219,8 @@ class Recommendations(BaseModel):
     items: list[AnsweredItem]
     #: Set for fallbacks (unknown shopper: trending) and for empty lists.
     reason: str | None = None
+    #: With ``explain=full``: the candidates that were not served, and why.
+    dropped: list[DroppedOut] | None = None
 
 
 class SimilarItemsOut(BaseModel):
@@ -206,9 +274,15 @@ class Job(BaseModel):
     job: str
     status: Literal["queued", "running", "done", "failed"] = "queued"
     bundle: str | None = None
+    #: Whether the bundle became the active one (not when the active one is newer).
+    activated: bool | None = None
+    #: Why it failed (a job whose process died says so).
     error: str | None = None
     started: str | None = None
     finished: str | None = None
+    #: The process running it, and its host.
+    pid: int | None = None
+    host: str | None = None
 
 
 class JobStarted(BaseModel):

@@ -8,27 +8,35 @@ Several server processes (``shopmind serve --workers N``) share the Store and th
 folder. Each one follows the others (:meth:`Service.follow`, every ``follow_seconds``): it
 switches when another activated a bundle, and takes in items another one posted, changed or
 deleted. Histories need no following: every request reads them from the Store. Retrain jobs
-are recorded in ``<home>/jobs`` so any process can report them.
+are recorded in ``<home>/jobs`` so any process can report them, and run one at a time
+(:class:`~shopmind.training.jobs.RetrainJobs`).
+
+Erasure: deleting a shopper (:meth:`Service.forget`) deletes every bundle but the active one
+trained on their events, and, when the active one was, retrains at once; the new bundle is
+activated once trained without them (a retrain whose snapshot still held them trains again).
+No bundle holding them is activated again. Every process looks for erasures made by others
+when it follows them, so an erasure made anywhere (``shopmind delete-user`` too) is acted on.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import threading
-import uuid
+import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from shopmind.bundle import BundleStore
+from shopmind.bundle import Bundle, BundleStore
+from shopmind.bundle.erasure import HoldsErasedData, check_servable, erased_in, purge_erased
+from shopmind.catalog import erasures
 from shopmind.catalog.store import Store
 from shopmind.engine import Engine
+from shopmind.ranking.rules import RulesError, RuleSet, RuleStore
 from shopmind.serve.settings import ServeSettings
 from shopmind.training.config import TrainConfig
+from shopmind.training.jobs import RetrainJobs
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +78,17 @@ class NoBundle(RuntimeError):
     """No bundle is active yet."""
 
 
+#: Retrains one job runs at most while shoppers keep being erased under it.
+RETRAIN_ROUNDS = 3
+#: While the active bundle holds an erased shopper, look again this often (seconds) and
+#: retrain if no job is running (one may have failed).
+ERASURE_RECHECK_SECONDS = 60.0
+#: How long to keep trying to wipe an erasure from the SQLite files (readers may hold them).
+WIPE_RETRY_SECONDS = 600.0
+
+__all__ = ["HoldsErasedData", "Metrics", "NoBundle", "Service"]
+
+
 class Service:
     """The state behind the routes."""
 
@@ -83,14 +102,56 @@ class Service:
         self.metrics = Metrics()
         self._engine: Engine | None = None
         self._switch = threading.Lock()
-        self._jobs_dir = settings.resolved_home() / "jobs"
-        self._jobs_lock = threading.Lock()
+        self.jobs = RetrainJobs(settings.resolved_home())
+        #: The newest erasure this process has acted on, and when it last looked.
+        self._erasure_seen = -1
+        self._erasure_checked = 0.0
+        self._active_holds_erased = False
         self._stop = threading.Event()
         self._follower: threading.Thread | None = None
+        #: The shop's business rules: versioned files under the home; every engine serves them.
+        self.rules = RuleStore(settings.resolved_home())
+        self._rules_version, self._ruleset = self._read_rules()
 
     @property
     def engine(self) -> Engine | None:
         return self._engine
+
+    def _load(self, bundle: Bundle) -> Engine:
+        return Engine.load(bundle, self.store, rules=self._ruleset)
+
+    # --- the rules ---------------------------------------------------------------------------
+
+    def _read_rules(self) -> tuple[str | None, RuleSet]:
+        """The active rules; a stored version that no longer validates is skipped with a
+        warning (the defaults serve), never a failed start."""
+        try:
+            return self.rules.active()
+        except (RulesError, OSError, ValueError) as exc:
+            log.warning(
+                "the active rules under %s do not load (%s): serving the defaults",
+                self.rules.root,
+                exc,
+            )
+            return None, RuleSet()
+
+    def set_rules(self, document: Any) -> tuple[str, RuleSet]:
+        """Validate and store a new rules version; serve it from the next request on."""
+        version, rules = self.rules.put(document)
+        self._apply_rules(version, rules)
+        return version, rules
+
+    def _apply_rules(self, version: str | None, rules: RuleSet) -> None:
+        self._rules_version, self._ruleset = version, rules
+        engine = self._engine
+        if engine is not None:
+            engine.set_rules(rules)
+
+    def _follow_rules(self) -> None:
+        if self.rules.active_version() != self._rules_version:
+            version, rules = self._read_rules()
+            self._apply_rules(version, rules)
+            log.info("followed the rules to version %s", version)
 
     def require_engine(self) -> Engine:
         engine = self._engine
@@ -102,11 +163,13 @@ class Service:
 
     def load_active(self) -> None:
         """Load the active bundle, if there is one."""
+        self.jobs.recover()
         bundle = self.bundles.active()
         if bundle is None:
             log.warning("no active bundle under %s: recommendations answer 503", self.bundles.root)
             return
-        self._set(Engine.load(bundle, self.store))
+        self._set(self._load(bundle))
+        self.check_erasures()
 
     def _set(self, engine: Engine) -> None:
         self._engine = engine  # one reference assignment: atomic for every reader
@@ -116,10 +179,15 @@ class Service:
         self.metrics.items.set(engine.n_items)
 
     def activate(self, version: str) -> tuple[str, str | None]:
-        """Load ``version`` fully, then switch to it; returns (active, previous)."""
+        """Load ``version`` fully, then switch to it; returns (active, previous).
+
+        KeyError when there is no such bundle; :class:`HoldsErasedData` when it was trained on
+        the events of a shopper erased since.
+        """
         with self._switch:
             bundle = self.bundles.get(version)
-            engine = Engine.load(bundle, self.store)
+            check_servable(bundle, self.store)
+            engine = self._load(bundle)
             previous = self._engine.version if self._engine is not None else None
             self.bundles.activate(version)
             self._set(engine)
@@ -129,7 +197,9 @@ class Service:
     # --- following the other processes ----------------------------------------------------
 
     def follow(self) -> None:
-        """Catch up with other processes: the active bundle, then the catalogue."""
+        """Catch up with other processes: erasures, rules, the active bundle, the catalogue."""
+        self._follow_erasures()
+        self._follow_rules()
         version = self.bundles.active_version()
         engine = self._engine
         if version is not None and (engine is None or engine.version != version):
@@ -138,7 +208,7 @@ class Service:
                 if version is not None and (
                     self._engine is None or self._engine.version != version
                 ):
-                    self._set(Engine.load(self.bundles.get(version), self.store))
+                    self._set(self._load(self.bundles.get(version)))
                     log.info("followed the switch to bundle %s", version)
             return
         if engine is not None and engine.follow_catalogue():
@@ -158,16 +228,67 @@ class Service:
         self._follower.start()
 
     def rollback(self) -> tuple[str, str | None]:
-        """Activate the bundle before the active one."""
-        version = self.bundles.previous()
-        if version is None:
-            raise LookupError("there is no older bundle to roll back to")
-        return self.activate(version)
+        """Activate the newest bundle older than the active one that holds no erased shopper."""
+        active = self.bundles.active_version()
+        older = [v for v in self.bundles.versions() if active is None or v < active]
+        refused = 0
+        for version in reversed(older):
+            if erased_in(self.bundles.get(version), self.store):
+                refused += 1
+                continue
+            return self.activate(version)
+        why = (
+            f" ({refused} older bundle(s) were trained on shoppers erased since and may not "
+            "be served)"
+            if refused
+            else ""
+        )
+        raise LookupError(f"there is no older bundle to roll back to{why}")
+
+    # --- erasure ----------------------------------------------------------------------------
+
+    def forget(self, user_id: str) -> int:
+        """Delete a shopper everywhere: the Store (their events and row; the erasure is logged
+        and wiped from the files), every other bundle trained on them, and the active one by
+        retraining. Returns the events removed."""
+        removed = self.store.delete_user(user_id)
+        if not self.store.wipe_erased():
+            threading.Thread(target=self._wipe_later, name="shopmind-wipe", daemon=True).start()
+        self.check_erasures()
+        return removed
+
+    def check_erasures(self) -> bool:
+        """Delete the bundles that hold erased shoppers, and retrain when the active one
+        does (unless a retrain is running); True when the active one does."""
+        self._erasure_checked = time.monotonic()
+        _, holds = purge_erased(self.bundles, self.store)
+        self._active_holds_erased = holds
+        if holds:
+            job = self.start_retrain(urgent=True)
+            log.info("the active bundle holds an erased shopper: retrain job %s", job)
+        return holds
+
+    def _follow_erasures(self) -> None:
+        newest = erasures.newest(self.store)
+        overdue = time.monotonic() - self._erasure_checked > ERASURE_RECHECK_SECONDS
+        if newest != self._erasure_seen or (self._active_holds_erased and overdue):
+            self.store.wipe_erased()
+            self.check_erasures()
+            self._erasure_seen = newest
+
+    def _wipe_later(self) -> None:
+        deadline = time.monotonic() + WIPE_RETRY_SECONDS
+        while not self._stop.wait(1.0):
+            if self.store.wipe_erased() or time.monotonic() > deadline:
+                return
 
     # --- retraining in the background -----------------------------------------------------
 
-    def start_retrain(self, config: TrainConfig | None = None) -> str:
-        """Start training a new bundle in a background thread; it is activated on success."""
+    def start_retrain(self, config: TrainConfig | None = None, *, urgent: bool = False) -> str:
+        """Train a new bundle in the background, or return the job already doing so (one at
+        a time across processes); the bundle is activated when it succeeds, unless the
+        active one was trained on a newer snapshot. ``urgent``: an erasure waits for it (it
+        trains at the server's priority, not below it)."""
         if config is None:
             active = self.bundles.active()
             config = (
@@ -175,53 +296,52 @@ class Service:
                 if active is not None
                 else TrainConfig(keep=self.settings.keep_bundles)
             )
-        job = uuid.uuid4().hex[:12]
-        self._write_job(job, {"job": job, "status": "queued"})
-        thread = threading.Thread(
-            target=self._retrain, args=(job, config), name=f"retrain-{job}", daemon=True
+        chosen = config
+        job, _ = self.jobs.start(
+            lambda job: self._retrain(job, chosen, urgent), after=self._after_retrain
         )
-        thread.start()
         return job
 
     def job(self, job: str) -> dict[str, Any]:
-        """A retrain job's record (started by any process); KeyError when unknown."""
-        path = self._jobs_dir / f"{job}.json"
-        if not job.isalnum() or not path.exists():
-            raise KeyError(job)
-        record: dict[str, Any] = json.loads(path.read_text())
-        return record
+        """A retrain job's record (started by any process); KeyError when unknown. A job
+        whose process died is reported failed, with the reason."""
+        return self.jobs.get(job)
 
-    def _write_job(self, job: str, record: dict[str, Any]) -> None:
-        self._jobs_dir.mkdir(parents=True, exist_ok=True)
-        staging = self._jobs_dir / f".{job}.json"
-        staging.write_text(json.dumps(record))
-        os.replace(staging, self._jobs_dir / f"{job}.json")  # readers never see half a file
+    def _retrain(self, job: str, config: TrainConfig, urgent: bool) -> dict[str, Any]:
+        home = self.settings.resolved_home()
+        for _ in range(RETRAIN_ROUNDS):
+            version = self.jobs.train_in_child(job, self.store.url, home, config, urgent=urgent)
+            activated = self._activate_if_newer(version)
+            _, holds = purge_erased(self.bundles, self.store)
+            if not holds:
+                break
+            log.info("a shopper was erased while retrain job %s ran: training again", job)
+            urgent = True
+        self.bundles.prune()
+        return {"bundle": version, "activated": activated}
 
-    def _update(self, job: str, **fields: Any) -> None:
-        with self._jobs_lock:
-            self._write_job(job, {**self.job(job), **fields})
+    def _activate_if_newer(self, version: str) -> bool:
+        """Switch to a freshly trained bundle unless it holds an erased shopper or the active
+        one was trained on a newer snapshot (by any process)."""
+        with self._switch:
+            bundle = self.bundles.get(version)
+            if erased_in(bundle, self.store):
+                return False
+            engine = self._load(bundle)
+            if not self.bundles.activate_if_newer(version):
+                return False
+            previous = self._engine.version if self._engine is not None else None
+            self._set(engine)
+        log.info("switched from bundle %s to %s", previous, version)
+        return True
 
-    def _retrain(self, job: str, config: TrainConfig) -> None:
-        from shopmind.training.train import train
-
-        self._update(job, status="running", started=_now())
-        try:
-            bundle = train(self.store, config, home=self.settings.resolved_home(), activate=False)
-            self.activate(bundle.version)
-            self.bundles.prune()
-            self._update(job, status="done", bundle=bundle.version, finished=_now())
-        except Exception as exc:  # the job reports it; the running engine is untouched
-            log.exception("retrain job %s failed", job)
-            self._update(
-                job, status="failed", error=f"{type(exc).__name__}: {exc}", finished=_now()
-            )
+    def _after_retrain(self) -> None:
+        if not self._stop.is_set():
+            self.check_erasures()  # an erasure just as the job ended: this retrains again
 
     def close(self) -> None:
         self._stop.set()
+        self.jobs.stop_children()
         if self._follower is not None:
             self._follower.join(timeout=10)
         self.store.close()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")

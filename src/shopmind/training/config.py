@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable, Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -15,9 +15,13 @@ SERVED_MODELS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
     {
         "pop": {},
         "itemknn": {"neighbors": 100, "shrink": 20.0, "recency_decay": 0.2},
+        "ease": {},
         "content": {"recency_decay": 0.3},
+        "sasrec": {"patience": 3, "dropout": 0.5},
     }
 )
+#: Seconds ``shopmind train`` may spend choosing and fitting (``--budget``).
+BUDGET_SECONDS = 25 * 60
 #: The models ``shopmind evaluate`` and ``shopmind demo`` compare unless told otherwise.
 COMPARED_MODELS: tuple[str, ...] = ("pop", "itemknn", "userknn", "ease", "als", "content")
 #: The cutoffs a bundle's validation reports, and so the demo's tables.
@@ -40,12 +44,28 @@ class TrainConfig(BaseModel):
     models: dict[str, dict[str, Any]] = Field(
         default_factory=lambda: {name: default_params(name) for name in SERVED_MODELS}
     )
-    #: Measure every model (and the blend) on a leave-last-out validation split first.
+    #: Choose on validation (the given split, else leave-last-out): each model's parameters,
+    #: which models to keep, and the ranker. False: each model's defaults on everything.
     validate_models: bool = True
+    #: Try each model's points (False: its given parameters only).
+    tune: bool = True
+    #: Seconds to spend in all (tuning, fitting, the ranker); each stage takes a share.
+    budget_seconds: float = Field(default=BUDGET_SECONDS, gt=0)
+    #: "auto": the scorer that does best on the held-out validation shoppers.
+    scorer: Literal["auto", "blend", "logistic", "lightgbm"] = "auto"
+    #: Items each model proposes per request, and the trending source's (0: none).
+    per_source: int = Field(default=100, ge=1, le=2_000)
+    trending: int = Field(default=20, ge=0, le=2_000)
+    #: A model is kept when its validation NDCG@10 reaches this share of the best model's.
+    keep_ratio: float = Field(default=0.2, ge=0.0, le=1.0)
+    #: Validation shoppers the ranker learns from at most, and the share held out to choose.
+    max_ranker_rows: int = Field(default=30_000, ge=10)
+    holdout_share: float = Field(default=0.2, gt=0.0, lt=1.0)
+    seed: int = 0
     #: Event types that count as validation targets (all item events when none has enough).
     target_types: tuple[str, ...] = ("purchase",)
-    #: Validation shoppers evaluated at most (a random, seeded sample past it).
-    max_validation_rows: int = Field(default=2_000, ge=1)
+    #: Validation shoppers each tuning point is scored on at most (a seeded sample past it).
+    max_validation_rows: int = Field(default=5_000, ge=1)
     ks: tuple[int, ...] = METRIC_KS
     #: Bundles kept on disk (the active one is always kept too).
     keep: int = Field(default=5, ge=1)

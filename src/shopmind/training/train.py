@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -12,19 +13,29 @@ from shopmind.bundle import (
     BundleStore,
     BundleWriter,
     DataStats,
-    ItemTable,
     Manifest,
-    SimilarBlend,
     library_versions,
     new_version,
 )
+from shopmind.bundle.erasure import erased_in
 from shopmind.bundle.manifest import now_created
+from shopmind.catalog import erasures
 from shopmind.progress import Steps
 from shopmind.training.config import TrainConfig
+from shopmind.training.fit import fit_bundle
 from shopmind.training.snapshot import snapshot
 
 if TYPE_CHECKING:
     from shopmind.catalog.store import Store
+
+log = logging.getLogger(__name__)
+
+#: Trainings in a row that may see a shopper erased while they ran before training gives up.
+ERASURE_ATTEMPTS = 3
+
+
+class ErasedDuringTraining(RuntimeError):
+    """Shoppers were erased while every attempt to train ran; no bundle was kept."""
 
 
 def train(
@@ -40,47 +51,61 @@ def train(
     With ``config.validate_models`` every model is first fitted on a leave-last-out training
     part and measured on validation; the blend weights the engine serves with are proportional
     to each model's validation NDCG@k (the first k; equal weights without validation).
-    """
-    from shopmind.blend import build_similar, validate_blend
-    from shopmind.models.registry import make_model
 
+    A shopper erased while training ran may be in the snapshot: then the bundle is deleted
+    and training starts again (:data:`ERASURE_ATTEMPTS` times at most). With ``activate``
+    the bundle becomes the active one unless the active one was trained on a newer snapshot.
+    """
     config = config or TrainConfig()
-    with Steps(console, total=len(config.models) + 2) as steps:
+    bundles = BundleStore(home, keep=config.keep)
+    for attempt in range(1, ERASURE_ATTEMPTS + 1):
+        bundle = _train_once(store, config, bundles, console)
+        erased = erased_in(bundle, store)
+        if not erased:
+            break
+        log.warning(
+            "%d shopper(s) were erased while bundle %s was trained (attempt %d of %d): "
+            "deleting it and training again",
+            len(erased),
+            bundle.version,
+            attempt,
+            ERASURE_ATTEMPTS,
+        )
+        bundles.remove(bundle.version)
+    else:
+        raise ErasedDuringTraining(
+            f"shoppers were erased during each of {ERASURE_ATTEMPTS} trainings; train again"
+        )
+    if activate:
+        bundles.activate_if_newer(bundle.version)
+    bundles.prune()
+    return bundle
+
+
+def _train_once(
+    store: Store, config: TrainConfig, bundles: BundleStore, console: Console | None
+) -> Bundle:
+    with Steps(console) as steps:
         steps.step("snapshotting the store")
-        data = snapshot(store)
-        steps.advance()
-        metrics: dict[str, dict[str, float]] = {}
-        weights = {name: 1.0 / len(config.models) for name in config.models}
-        similar_blend: SimilarBlend | None = None
-        if config.validate_models:
-            steps.step(f"validating {', '.join(config.models)} and their blend")
-            metrics, weights, tuned = validate_blend(data, config)
-            similar_blend = SimilarBlend.model_validate(tuned) if tuned else None
-        models = {}
-        for name, params in config.models.items():
-            steps.step(f"fitting {name}")
-            models[name] = make_model(name, **params).fit(data)
-            steps.advance()
-        steps.step("indexing similar items and writing the bundle")
-        blend = similar_blend.weight if similar_blend is not None else 0.5
-        similar = build_similar(models, data.n_items, blend)
+        # The mark first: whatever is erased from here on counts against this bundle.
+        mark = erasures.snapshot_mark(store)
+        data = snapshot(store, upto_seq=mark.events_seq)
+        fitted = fit_bundle(data, config, steps)
+        steps.step("writing the bundle")
         stats = data.stats()
         manifest = Manifest(
             version=new_version(str(stats)),
             created=now_created(),
             config=config,
             data=DataStats(**stats, store=store.safe_url),
-            models=list(models),
-            blend=weights,
-            similar_blend=similar_blend,
-            metrics=metrics,
+            models=list(fitted.models),
+            blend=fitted.blend,
+            similar_blend=fitted.similar_blend,
+            metrics=fitted.metrics,
+            ranking=fitted.ranking,
             libraries=library_versions(),
+            snapshot=mark,
         )
-        bundles = BundleStore(home, keep=config.keep)
-        items = ItemTable.from_dataset(data)
-        bundle = bundles.write(BundleWriter(manifest, items, models, similar))
-        steps.advance()
-    if activate:
-        bundles.activate(bundle.version)
-    bundles.prune()
+        writer = BundleWriter(manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer)
+        bundle = bundles.write(writer)
     return bundle

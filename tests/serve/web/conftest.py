@@ -28,6 +28,9 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 #: Small enough to train in seconds, big enough for planted structure and several categories.
 SHOP = SyntheticConfig(seed=11, n_items=240, n_users=150, n_events=9_000)
 READ_KEY = "web-test-read-key"
+#: The storefront's key: read + ingest (listed under both), not admin.
+STOREFRONT_KEY = "web-test-storefront-key"
+ADMIN_KEY = "web-test-admin-key"
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,7 @@ def trained_shop(tmp_path_factory: pytest.TempPathFactory) -> TrainedShop:
     config = TrainConfig(
         models={"pop": {}, "itemknn": {"neighbors": 50, "shrink": 10.0, "recency_decay": 0.2}},
         max_validation_rows=200,
+        scorer="lightgbm",  # the dashboard shows its feature importances
     )
     with Store(url) as store:
         write_to_store(generate(SHOP), store)
@@ -98,8 +102,13 @@ def base_url(trained_shop: TrainedShop) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def keyed_url(trained_shop: TrainedShop) -> Iterator[str]:
-    """The app requiring a read key for the API."""
-    with serving(trained_shop, read_keys=[READ_KEY], admin_keys=["web-test-admin-key"]) as url:
+    """The app with keys on: a read key, the storefront's (read + ingest), an admin key."""
+    with serving(
+        trained_shop,
+        read_keys=[READ_KEY, STOREFRONT_KEY],
+        ingest_keys=[STOREFRONT_KEY],
+        admin_keys=[ADMIN_KEY],
+    ) as url:
         yield url
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import pytest
 
 from .conftest import TrainedShop
 
@@ -101,3 +102,20 @@ def test_dashboard_shows_the_active_bundle_its_metrics_and_history(
     assert [v for v, _ in history] == [b["version"] for b in listed["bundles"]]
     assert [trained_shop.bundle, "true"] in history
     assert sum(active == "true" for _, active in history) == 1
+
+
+def test_dashboard_shows_the_rankers_feature_importances(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    ranking = api.get("/v1/bundles/active").json()["ranking"]
+    assert ranking["scorer"] == "lightgbm"
+    expected = sorted(ranking["importances"].items(), key=lambda kv: -kv[1])[:15]
+    page.goto(base_url + "/dashboard")
+    page.wait_for_selector('[data-testid="plot-importances"][data-state="ready"]')
+    assert "scorer: lightgbm" in page.text_content('[data-testid="ranker-info"]')
+    bars = page.eval_on_selector_all(
+        '[data-testid="plot-importances"] svg rect.bar',
+        "bars => bars.map(b => [b.dataset.label, Number(b.dataset.value)])",
+    )
+    assert [label for label, _ in bars] == [name for name, _ in expected]
+    assert [value for _, value in bars] == pytest.approx([v for _, v in expected])

@@ -53,6 +53,8 @@ class Plan:
     seed: int
     #: Group rows of similar length into a batch (less padding); False: plain random batches.
     by_length: bool = True
+    #: Stop after the epoch that passes this many seconds of training (None: no limit).
+    max_seconds: float | None = None
 
 
 @dataclass
@@ -63,6 +65,8 @@ class Report:
     best_epoch: int = 0
     best_ndcg: float = float("nan")
     seconds: float = 0.0
+    #: True when training stopped because its time budget ran out.
+    stopped_by_budget: bool = False
 
 
 def training_sequences(histories: Histories, max_len: int) -> tuple[Sequences, torch.Tensor]:
@@ -111,6 +115,12 @@ def train(
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})
         log.info("sasrec epoch %d: %s", epoch, row)
         if watch is not None and stale >= plan.patience:
+            break
+        if plan.max_seconds is not None and row["seconds"] >= plan.max_seconds:
+            log.info(
+                "sasrec: stopping after epoch %d, its %.0f s budget spent", epoch, plan.max_seconds
+            )
+            report.stopped_by_budget = True
             break
     if best_state is not None:
         network.load_state_dict(best_state)

@@ -2,31 +2,50 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import ValidationError
 
+from shopmind.catalog.bounds import MAX_PRICE
 from shopmind.data.filters import ItemFilter
 from shopmind.engine import Answer, Engine
+from shopmind.ranking import explain as explaining
 from shopmind.serve.auth import ReadAccess
-from shopmind.serve.routes import EngineDep, ServiceDep
-from shopmind.serve.schemas import AnsweredItem, Recommendations, SimilarItemsOut
+from shopmind.serve.routes import KEYED, EngineDep, PathId, ServiceDep, problem
+from shopmind.serve.schemas import (
+    AnsweredItem,
+    DroppedOut,
+    ExplanationOut,
+    Recommendations,
+    SimilarItemsOut,
+)
 
-router = APIRouter(prefix="/v1", tags=["recommendations"], dependencies=[ReadAccess])
+router = APIRouter(
+    prefix="/v1",
+    tags=["recommendations"],
+    dependencies=[ReadAccess],
+    responses={**KEYED, 503: problem("No bundle is active yet: train one first")},
+)
+#: Items per answer asked for; the service answers at most SHOPMIND_MAX_K (default 100).
+K = Annotated[int, Query(ge=1, le=1000, description="Items wanted (at most SHOPMIND_MAX_K)")]
+Price = Annotated[float | None, Query(ge=0, le=MAX_PRICE, allow_inf_nan=False)]
 
-Categories = Annotated[
-    list[str] | None,
-    Query(description="Keep items with this at any level of their category path ('A > B': B)"),
-]
+
+def _texts(description: str) -> Any:
+    # A plain array (not "array or null"): a query string has no null, and a fuzzer that
+    # reads "or null" sends a lone value it then takes for a violation.
+    return Query(default_factory=list, description=description)
 
 
 def item_filter(
-    category: Categories = None,
-    exclude_category: Annotated[list[str] | None, Query()] = None,
-    min_price: Annotated[float | None, Query(ge=0)] = None,
-    max_price: Annotated[float | None, Query(ge=0)] = None,
-    brand: Annotated[list[str] | None, Query()] = None,
+    category: Annotated[
+        list[str], _texts("Keep items with this at any level of their category path ('A > B': B)")
+    ],
+    exclude_category: Annotated[list[str], _texts("Leave out items with this level")],
+    brand: Annotated[list[str], _texts("Keep items of these brands")],
+    min_price: Price = None,
+    max_price: Price = None,
     available_only: bool = True,
 ) -> ItemFilter:
     def levels(values: list[str] | None) -> tuple[str, ...]:
@@ -58,7 +77,11 @@ Rules = Annotated[ItemFilter, Depends(item_filter)]
 def _items(engine: Engine, answer: Answer) -> list[AnsweredItem]:
     return [
         AnsweredItem(
-            **engine.item_record(r.index), score=round(r.score, 6), models=r.models, reason=r.reason
+            **engine.item_record(r.index),
+            score=round(r.score, 6),
+            models=r.models,
+            reason=r.reason,
+            explanation=ExplanationOut(**r.explanation.to_json()) if r.explanation else None,
         )
         for r in answer.items
     ]
@@ -66,30 +89,44 @@ def _items(engine: Engine, answer: Answer) -> list[AnsweredItem]:
 
 @router.get("/users/{user_id}/recommendations")
 def recommendations(
-    user_id: str,
+    user_id: PathId,
     engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
-    k: Annotated[int, Query(ge=1)] = 10,
+    k: K = 10,
     exclude: Literal["purchased", "seen", "none"] = "purchased",
+    explain: Annotated[
+        Literal["basic", "full"],
+        Query(description="full: also the candidates that were dropped, and why"),
+    ] = "basic",
 ) -> Recommendations:
-    """The shopper's top-k, from their history as it is now; an unknown shopper gets trending
-    items (said in ``reason``), and a filter nothing passes gives an empty list and a reason."""
+    """The shopper's top-k, from their history as it is now, each with its explanation; an
+    unknown shopper gets trending items (said in ``reason``), and a filter nothing passes
+    gives an empty list and a reason."""
     answer = engine.recommend(user_id, min(k, service.settings.max_k), rules, exclude)
+    dropped = None
+    if explain == "full" and answer.slate is not None:
+        dropped = [DroppedOut(**d) for d in explaining.dropped(answer.slate, engine.items)]
     return Recommendations(
-        user_id=user_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
+        user_id=user_id,
+        bundle=engine.version,
+        items=_items(engine, answer),
+        reason=answer.reason,
+        dropped=dropped,
     )
 
 
-@router.get("/items/{item_id}/similar")
+@router.get("/items/{item_id}/similar", responses={404: problem("No such item")})
 def similar_items(
-    item_id: str,
+    item_id: PathId,
     engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
-    k: Annotated[int, Query(ge=1)] = 10,
+    k: K = 10,
 ) -> SimilarItemsOut:
     """Items like this one: its text neighbours blended with what shoppers chose with it."""
+    if _removed(engine, item_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
     try:
         answer = engine.similar_items(item_id, min(k, service.settings.max_k), rules)
     except KeyError:
@@ -97,3 +134,13 @@ def similar_items(
     return SimilarItemsOut(
         item_id=item_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
     )
+
+
+def _removed(engine: Engine, item_id: str) -> bool:
+    """Whether the item was deleted from the catalogue since the engine loaded it.
+
+    The engine keeps a deleted item's row (marked in ``removed``) and never recommends it;
+    asking for its similar items must be a 404 like asking for the item itself.
+    """
+    index = engine.items.index(item_id)
+    return index >= 0 and bool(engine.removed[index])

@@ -1,0 +1,33 @@
+"""A shopper's history, read from the Store at request time (so the next click counts)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from shopmind.catalog.schema import event_types
+from shopmind.data.histories import Histories, event_weight
+from shopmind.data.idmap import IdMap
+
+if TYPE_CHECKING:
+    from shopmind.catalog.store import Store
+
+#: Most recent events of a shopper read per request.
+HISTORY_LIMIT = 100
+
+
+def read_history(
+    store: Store, user_id: str, ids: IdMap, limit: int = HISTORY_LIMIT
+) -> tuple[Histories, tuple[str, ...], int]:
+    """The shopper's newest item events as one history row (oldest first), each event's type,
+    and how many events were read (items the catalogue does not know are left out)."""
+    events = store.recent_item_events(user_id, limit)
+    index = ids.indices(e[0] for e in events)
+    kept = [e for e, i in zip(events, index.tolist(), strict=True) if i >= 0]
+    codes = {name: i for i, name in enumerate(event_types())}
+    histories = Histories.from_lists(
+        [index[index >= 0].tolist()],
+        types=[[codes.get(e[1], 0) for e in kept]],
+        timestamps=[[e[3] for e in kept]],
+        weights=[[event_weight(e[1], e[2]) for e in kept]],
+    )
+    return histories, tuple(e[1] for e in kept), len(events)

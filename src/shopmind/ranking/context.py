@@ -1,0 +1,151 @@
+"""What every stage reads: the models, the catalogue as arrays, item text vectors and
+co-interaction.
+
+A :class:`RankingContext` is immutable: when the live catalogue changes (an item posted,
+repriced or deleted) the engine builds a new one and swaps the reference, so a request reads
+one consistent catalogue from its first stage to its last.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import scipy.sparse as sp
+
+from shopmind.catalog.schema import DAY_MS
+from shopmind.data.dataset import ItemSide
+from shopmind.models.base import Recommender
+from shopmind.models.similar import SimilarItems
+
+
+@dataclass(frozen=True)
+class ItemArrays:
+    """The catalogue as the stages read it, aligned by item index."""
+
+    side: ItemSide
+    popularity: np.ndarray  # float32: distinct shoppers per item in the snapshot
+    trending: np.ndarray  # float32: distinct shoppers over the snapshot's last days
+    created: np.ndarray  # float64 epoch ms, NaN when unknown
+    removed: np.ndarray  # bool: deleted from the store since
+    #: The time ages are measured at (the snapshot's newest event), epoch ms.
+    now_ms: float
+
+    @property
+    def n(self) -> int:
+        return len(self.removed)
+
+    @cached_property
+    def codes(self) -> ItemCodes:
+        return ItemCodes.build(self.side)
+
+    def age_days(self, items: np.ndarray) -> np.ndarray:
+        days: np.ndarray = np.maximum(self.now_ms - self.created[items], 0.0) / DAY_MS
+        return days
+
+    def leaf(self, item: int) -> str:
+        path = self.side.category[item]
+        return path[-1] if path else "the shop"
+
+
+@dataclass(frozen=True)
+class ItemCodes:
+    """Items coded by leaf category, top category and brand (-1: none), for overlaps."""
+
+    leaf: np.ndarray
+    root: np.ndarray
+    brand: np.ndarray
+
+    @classmethod
+    def build(cls, side: ItemSide) -> ItemCodes:
+        def code(values: list[str]) -> np.ndarray:
+            seen: dict[str, int] = {}
+            return np.fromiter(
+                (seen.setdefault(v, len(seen)) if v else -1 for v in values), np.int64, len(values)
+            )
+
+        return cls(
+            leaf=code([p[-1] if p else "" for p in side.category]),
+            root=code([p[0] if p else "" for p in side.category]),
+            brand=code([b.strip().casefold() for b in side.brand]),
+        )
+
+
+@dataclass(frozen=True)
+class RankingContext:
+    """The bundle's models and the catalogue, as one request's stages see them."""
+
+    models: Mapping[str, Recommender]
+    items: ItemArrays
+    #: Unit text vectors per item, or None when no model has text; read them through
+    #: :meth:`text_rows` (items without text have a placeholder row here).
+    text: np.ndarray | None = None
+    #: Which items have text (None: all rows of ``text`` do).
+    has_text: np.ndarray | None = None
+    #: Items × items co-interaction similarity (rows scaled to max 1), or None.
+    co: sp.csr_matrix | None = None
+    #: The similar-items index (text neighbours and co-interaction), when the bundle has one.
+    similar: SimilarItems | None = None
+    type_names: tuple[str, ...] = ()
+    #: Event type -> weight (how much an event says about the shopper).
+    type_weights: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def n_items(self) -> int:
+        return self.items.n
+
+    def text_rows(self, items: np.ndarray) -> np.ndarray | None:
+        """The items' unit text vectors (zero rows for items without text), or None."""
+        if self.text is None:
+            return None
+        out = np.zeros((len(items), self.text.shape[1]), np.float32)
+        n = len(self.text)
+        ok = (items >= 0) & (items < n)
+        if self.has_text is not None:
+            ok[ok] &= self.has_text[items[ok]]
+        out[ok] = self.text[items[ok]]
+        return out
+
+    def relation(self, past: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """How related each past item (rows) is to each item (columns): the larger of their
+        text cosine and their co-interaction similarity."""
+        out = self.co_block(past, items)
+        a, b = self.text_rows(past), self.text_rows(items)
+        if a is not None and b is not None:
+            out = np.maximum(out, a @ b.T)
+        return out
+
+    def co_block(self, past: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Co-interaction similarity of each past item (rows) to each item (columns)."""
+        out = np.zeros((len(past), len(items)), np.float32)
+        m = self.co
+        if m is None or not len(past) or not len(items):
+            return out
+        rows, cols = past < m.shape[0], items < m.shape[1]
+        if rows.any() and cols.any():
+            out[np.ix_(rows, cols)] = m[past[rows]][:, items[cols]].toarray()
+        return out
+
+
+def build_context(
+    models: Mapping[str, Recommender],
+    items: ItemArrays,
+    similar: SimilarItems | None,
+    type_names: tuple[str, ...],
+    type_weights: Mapping[str, float],
+) -> RankingContext:
+    """The context of a bundle's models over a catalogue: text and co-interaction come from
+    the similar-items index (the same rows the engine keeps current as items arrive)."""
+    text = similar.index.vectors if similar is not None and similar.has_text.any() else None
+    return RankingContext(
+        models=models,
+        items=items,
+        text=text,
+        has_text=similar.has_text if similar is not None else None,
+        co=similar.co_similarity if similar is not None else None,
+        similar=similar,
+        type_names=type_names,
+        type_weights=type_weights,
+    )
