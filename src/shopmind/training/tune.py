@@ -53,6 +53,8 @@ SASREC_POINTS: list[dict[str, Any]] = [
     {"by_length": True},
 ]
 SASREC_TEXT_POINTS: list[dict[str, Any]] = [{"item_repr": "sum", "dim": 128}]
+#: Catalogues larger than this train the sequential model with a sampled softmax.
+FULL_SOFTMAX_ITEMS = 50_000
 #: Epochs each sequential point trains before the comparison.
 PROBE_EPOCHS = 3
 #: Models whose memory grows with the square of the catalogue, and the largest they take.
@@ -162,6 +164,9 @@ def tune_sasrec(
     """Successive halving: each point trains PROBE_EPOCHS, the best trains to its early stop
     (or to the end of its budget)."""
     started = time.perf_counter()
+    if train.n_items > FULL_SOFTMAX_ITEMS and "loss" not in base:
+        # Past this the full softmax costs seconds per step (docs/sequential.md).
+        base = {**base, "loss": "sampled"}
     points = list(SASREC_POINTS)
     if has_text:
         points = [{**p, **t} for t in SASREC_TEXT_POINTS for p in points] + points
