@@ -55,21 +55,19 @@ from shopmind.bundle import Bundle, BundleStore
 from shopmind.catalog.formats import detect_format
 from shopmind.catalog.store import Store
 from shopmind.config import HOME_ENV, OLD_STORE_ENV, STORE_ENV
-from shopmind.data.histories import Histories
 from shopmind.data.split import EvalSet
 from shopmind.engine import Engine
 
 # The one place that maps snapshot item indices to a bundle's (private, but it is the rule
 # `shopmind evaluate --bundle` applies, so the research rows are exactly its rows).
-from shopmind.evaluation.bundle import _in_bundle_ids
+from shopmind.evaluation.bundle import in_bundle_ids
 from shopmind.evaluation.metrics import bootstrap_ci
 from shopmind.evaluation.pipeline import requests_for, score_served, served_lists
 from shopmind.evaluation.report import write_json
 from shopmind.evaluation.runner import PROTOCOL_MASKS_HISTORY
-from shopmind.ranking import BlendScorer, Pipeline, RuleSet, Sources, parse_rules, stages
+from shopmind.ranking import BlendScorer, Pipeline, RuleSet, Sources, parse_rules
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.features import ITEM, PAIR
-from shopmind.ranking.rules import CompiledRules
 from shopmind.ranking.slate import Slate
 from shopmind.ranking.sources import TRENDING
 from shopmind.training import ranker as ranking
@@ -242,8 +240,8 @@ def opened(home: Path) -> Iterator[Opened]:
             raise SystemExit(f"{home}: the store has no validation rows")
         engine = Engine.load(bundle, store, sync=False)
         ids = data.items.to_list()
-        valid = _in_bundle_ids(split.valid, ids, engine)
-        yield Opened(bundle, engine, valid, _in_bundle_ids(split.test, ids, engine))
+        valid = in_bundle_ids(split.valid, ids, engine)
+        yield Opened(bundle, engine, valid, in_bundle_ids(split.test, ids, engine))
     finally:
         store.close()
         if before is None:
@@ -252,43 +250,28 @@ def opened(home: Path) -> Iterator[Opened]:
             os.environ[HOME_ENV] = before
 
 
-def take(rows: EvalSet, index: np.ndarray) -> EvalSet:
-    return EvalSet(rows.users[index], rows.histories.take(index), rows.targets[index])
-
-
 def chunks(rows: EvalSet, size: int = CHUNK_ROWS) -> Iterator[EvalSet]:
     for start in range(0, len(rows), size):
-        yield take(rows, np.arange(start, min(start + size, len(rows))))
+        yield rows.take(np.arange(start, min(start + size, len(rows))))
 
 
 def serve(slates: Sequence[Slate], scorer: Any, rules: RuleSet, o: Opened) -> list[np.ndarray]:
     """What the pipeline serves from slates stopped after the features, with another scorer
-    or other rules: the stages after the scorer (rules, diversity, top-k), run on a copy."""
-    ctx, ids = o.ctx, o.engine.items
-    compiled = CompiledRules(rules, ctx.items, ids)
-    live = [s for s in slates if s.fallback is None and s.features is not None]
-    scores = scorer.score(np.concatenate([s.features for s in live])) if live else []
-    out, at = [], 0
-    for slate in slates:
-        if slate.fallback is not None or slate.features is None:
-            out.append(slate.served_items)  # a fallback's list, or nothing allowed
-            continue
-        size = len(slate.items)
-        copy = dataclasses.replace(
-            slate,
-            score=np.asarray(scores[at : at + size]),
-            trace=list(slate.trace),
-            ruled={},
-            pins={},
-            order=None,
-            served=None,
+    or other rules: the pipeline's own stages after the features, run on copies."""
+    variant = Pipeline(o.pipeline.sources, scorer, rules, o.pipeline.feature_sources)
+    copies = [
+        slate
+        if slate.fallback is not None or slate.features is None
+        else dataclasses.replace(
+            slate, score=None, trace=list(slate.trace), ruled={}, pins={}, order=None, served=None
         )
-        at += size
-        stages.boosts_and_pins(copy, compiled, ids)
-        stages.diversify(copy, ctx, compiled)
-        stages.cut(copy, copy.request.k)
-        out.append(copy.served_items)
-    return out
+        for slate in slates
+    ]
+    variant.score_slates(copies)
+    for copy, slate in zip(copies, slates, strict=True):
+        if copy is not slate:
+            variant.finish(copy, o.ctx, o.engine.items)
+    return [copy.served_items for copy in copies]
 
 
 Variants = Mapping[str, tuple[Any, RuleSet]]
@@ -406,7 +389,6 @@ def part_recall(o: Opened, ns: Sequence[int]) -> dict[str, Any]:
     spec = o.bundle.manifest.ranking
     assert spec is not None
     ctx, ids = o.ctx, o.engine.items
-    compiled = o.pipeline.compiled(ctx, ids)
     per_n = {
         n: Sources({s: (c if s == TRENDING else n) for s, c in spec.per_source.items()}) for n in ns
     }
@@ -414,9 +396,9 @@ def part_recall(o: Opened, ns: Sequence[int]) -> dict[str, Any]:
     sizes: dict[int, list[int]] = {n: [] for n in ns}
     n_targets = 0
     for chunk in chunks(o.test):
-        slates = [allowed_slate(r, ctx, compiled) for r in requests_for(chunk, ctx.type_names, 1)]
-        live = [r for r, s in enumerate(slates) if usable(s, ctx)]
-        full = full_scores(per_n[ns[0]], [slates[r] for r in live], ctx)
+        slates = [o.pipeline.open(r, ctx, ids) for r in requests_for(chunk, ctx.type_names, 1)]
+        live = [r for r, s in enumerate(slates) if s.reason is None and s.fallback is None]
+        full = Pipeline(per_n[ns[0]], o.pipeline.scorer).full_scores([slates[r] for r in live], ctx)
         targets = chunk.targets.tocsr()
         n_targets += targets.nnz
         for n, sources in per_n.items():
@@ -441,38 +423,6 @@ def part_recall(o: Opened, ns: Sequence[int]) -> dict[str, Any]:
             for n in ns
         },
     }
-
-
-def allowed_slate(request: Any, ctx: RankingContext, compiled: CompiledRules) -> Slate:
-    slate = Slate(request, ctx.n_items)
-    stages.allowed(slate, ctx, compiled)
-    return slate
-
-
-def usable(slate: Slate, ctx: RankingContext) -> bool:
-    """The pipeline would ask its sources (something allowed, some known history item)."""
-    items = slate.request.history.items
-    known = bool(((items >= 0) & (items < ctx.n_items)).any())
-    return known and slate.allowed is not None and bool(slate.allowed.any())
-
-
-def full_scores(sources: Sources, slates: list[Slate], ctx: RankingContext) -> dict[str, Any]:
-    """The block's full scores of the models without a proposal shortcut (as a batch of the
-    pipeline computes them once for all its sources)."""
-    if not slates:
-        return {}
-    first = slates[0]
-    assert first.allowed is not None
-    names = sources.full_score_models(ctx, first.request.history, first.allowed)
-    histories = Histories.concat([s.request.history for s in slates])
-    out = {}
-    for name in names:
-        scores = ctx.models[name].score(histories)
-        padded = np.full((len(slates), ctx.n_items), np.nan, np.float32)
-        width = min(scores.shape[1], ctx.n_items)
-        padded[:, :width] = scores[:, :width]
-        out[name] = padded
-    return out
 
 
 def count_hits(slate: Slate, wanted: np.ndarray, hits: dict[str, int]) -> None:

@@ -4,7 +4,8 @@
         --concurrency 1,4,16,64 --duration 10 --text encode|random --workdir DIR]
 
 Builds the synthetic shop into a SQLite store in ``--workdir`` (reused when it already holds
-one), trains a bundle (pop + item-kNN + content; no validation pass, so equal blend weights),
+one), trains the bundle `shopmind train` builds (models tuned on validation, the ranker) within
+``--budget`` minutes,
 starts ``create_app`` under uvicorn (``--workers`` processes, default one per core, API keys
 on) in a subprocess pinned to nothing, and loads it with wrk (C, closed loop: each connection
 sends its next request when the last one answered) for ``--duration`` seconds per endpoint
@@ -44,7 +45,6 @@ import httpx
 import numpy as np
 
 from machine import machine_summary
-from shopmind.blend import CANDIDATES
 from shopmind.bundle import BundleStore
 from shopmind.catalog.store import Store
 from shopmind.evaluation.report import write_json
@@ -90,7 +90,9 @@ def prepare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
             from shopmind.training.train import train
 
             start = time.perf_counter()
-            config = TrainConfig.for_models(args.models.split(","), validate_models=False)
+            # What `shopmind train` builds: models tuned on validation, the ranker, within
+            # the budget.
+            config = TrainConfig.for_models(args.models.split(","), budget_seconds=args.budget * 60)
             bundle = train(store, config, home=workdir)
             facts["train_s"] = round(time.perf_counter() - start, 1)
             log(f"bundle {bundle.version} trained in {facts['train_s']}s")
@@ -99,6 +101,9 @@ def prepare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         facts["bundle"] = active.version
         facts["models"] = active.model_names
         facts["blend"] = active.blend
+        ranking = active.manifest.ranking
+        facts["scorer"] = ranking.scorer if ranking is not None else "blend"
+        facts["per_source"] = dict(ranking.per_source) if ranking is not None else {}
     return facts
 
 
@@ -136,7 +141,7 @@ def serve(workdir: Path, port: int, workers: int) -> None:
         "SHOPMIND_ADMIN_KEYS": ADMIN_KEY,
     }
     uvicorn.run(
-        "shopmind.serve.app:create_app",
+        "shopmind.serve.worker:create_worker_app",
         factory=True,
         workers=workers,
         host="127.0.0.1",
@@ -281,10 +286,10 @@ def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) 
 
 
 def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, float]:
-    """Median milliseconds of each step of Engine.recommend, in this process, one at a time."""
-    from shopmind.blend import CANDIDATES, candidate_parts
-    from shopmind.data.filters import ItemFilter
+    """Median milliseconds of each stage of a recommendation, in this process, one request at
+    a time: the history read, then the slate's own per-stage timings."""
     from shopmind.engine import Engine
+    from shopmind.engine.history import read_history
 
     with Store(f"sqlite:///{workdir / 'shop.sqlite'}") as store:
         bundle = BundleStore(workdir).active()
@@ -292,29 +297,23 @@ def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, floa
         engine = Engine.load(bundle, store)
         steps: dict[str, list[float]] = {}
 
-        def timed(name: str, fn: Any) -> Any:
-            start = time.perf_counter()
-            value = fn()
-            steps.setdefault(name, []).append((time.perf_counter() - start) * 1000)
-            return value
+        def note(name: str, seconds: float) -> None:
+            steps.setdefault(name, []).append(seconds * 1000)
 
         for user in users[:200]:
-            hist, _ = timed("history (store read)", lambda u=user: engine.history(u))
-            allowed = timed("filter mask", lambda: engine._allowed(ItemFilter()))
-            for name, model in engine.models.items():
-                timed(
-                    f"candidates {name}",
-                    lambda m=model, h=hist, a=allowed: m.candidates(h, CANDIDATES, a),
-                )
-            timed(
-                "candidates and blend (all models)",
-                lambda h=hist, a=allowed: candidate_parts(
-                    engine.models, engine.weights, h, engine.n_items, allowed=a
-                ),
-            )
-            timed("recommend, end to end", lambda u=user: engine.recommend(u, 10))
+            start = time.perf_counter()
+            read_history(store, user, engine.items, engine.history_limit)
+            note("history (store read)", time.perf_counter() - start)
+            start = time.perf_counter()
+            answer = engine.recommend(user, 10)
+            note("recommend, end to end", time.perf_counter() - start)
+            assert answer.slate is not None
+            for stage, seconds in answer.slate.timings.items():
+                note(f"stage: {stage}", seconds)
         for item in items[:200]:
-            timed("similar_items, end to end", lambda i=item: engine.similar_items(i, 10))
+            start = time.perf_counter()
+            engine.similar_items(item, 10)
+            note("similar_items, end to end", time.perf_counter() - start)
     return {name: round(float(np.median(v)), 2) for name, v in steps.items()}
 
 
@@ -329,17 +328,19 @@ def markdown(results: dict[str, list[dict[str, Any]]], facts: dict[str, Any]) ->
         f"{facts['duration']} s per row, up to 2 client threads), on the same 2 cores as the "
         "server: its own CPU use is part of the picture (see below).",
         "",
-        f"Shop: {facts['store']}. Bundle {facts['bundle']}: models {facts['models']}, blend "
-        f"weights {facts['blend']} (no validation pass). Text vectors: {facts['text']}.",
+        f"Shop: {facts['store']}. Bundle {facts['bundle']}: models {facts['models']}, scorer "
+        f"{facts.get('scorer', 'blend')}, candidates per source {facts.get('per_source')}, the "
+        f"default rules. Text vectors: {facts['text']}.",
         "",
         f"Server: `create_app` under uvicorn, {facts['workers']} worker process(es) as "
         "`shopmind serve --workers` runs them (uvloop, httptools), API keys on, "
         "SQLite store (WAL). Every recommendation is computed online: the shopper's last 100 "
-        "events are read from the store; each model proposes its best "
-        f"{facts.get('candidates', 300)} items among those the filters allow (the content "
-        "model from its HNSW index, item-kNN from the history items' neighbours, popularity "
-        "from its ranking); over the union each model's scores are normalised and blended, "
-        "the purchased items excluded and the top 10 explained.",
+        "events are read from the store; each source proposes its best "
+        "items among those the filters allow (the content "
+        "model from its HNSW index, item-kNN from the history items' neighbours, the others "
+        "from their scores, trending from its counts); over the union every source scores "
+        "every candidate, the features are computed, the scorer ranks them, the default "
+        "rules and diversity apply, and the top 10 are explained.",
         "",
         "| endpoint | concurrency | req/s | p50 ms | p95 ms | p99 ms | errors "
         "| load before → after |",
@@ -442,7 +443,6 @@ def main() -> None:
         "text": "seeded random unit vectors (stand-ins)"
         if args.text == "random"
         else "the items' texts encoded by the default language model",
-        "candidates": CANDIDATES,
         "workers": args.workers,
         "profile": profile(workdir, users, items),
     }

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -34,6 +33,7 @@ from pydantic import ValidationError
 from shopmind.bundle.items import ItemTable
 from shopmind.bundle.manifest import FORMAT_VERSION, VERSION_PATTERN, Manifest
 from shopmind.config import data_home
+from shopmind.files import atomic_write
 
 try:
     import fcntl
@@ -154,7 +154,7 @@ class BundleStore:
         """Make ``version`` the active bundle (the pointer file is replaced atomically)."""
         with self._activation():
             bundle = self.get(version)
-            _atomic_write(self.root / ACTIVE, version + "\n")
+            atomic_write(self.root / ACTIVE, version + "\n")
         log.info("bundle %s is active", version)
         return bundle
 
@@ -172,7 +172,7 @@ class BundleStore:
                     active.version,
                 )
                 return False
-            _atomic_write(self.root / ACTIVE, version + "\n")
+            atomic_write(self.root / ACTIVE, version + "\n")
         log.info("bundle %s is active", version)
         return True
 
@@ -257,16 +257,3 @@ def newer(a: Manifest, b: Manifest) -> bool:
         return (m.snapshot.taken_ms if m.snapshot is not None else -1, m.version)
 
     return order(a) > order(b)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -49,14 +49,14 @@ def evaluate_bundle(
     if split is None or len(split.test) == 0:
         raise ValueError("the store has no held-out test rows for this bundle to be scored on")
     engine = Engine.load(bundle, store, sync=False)
-    rows = _in_bundle_ids(split.test, data.items.to_list(), engine)
+    rows = in_bundle_ids(split.test, data.items.to_list(), engine)
     result = evaluate_pipeline(
         engine.recommendations, engine.context(), engine.items, rows, ks, bootstrap=bootstrap
     )
     return BundleEvaluation(bundle.version, split.name, len(rows), engine.n_items, result)
 
 
-def _in_bundle_ids(rows: EvalSet, snapshot_ids: list[str], engine: Engine) -> EvalSet:
+def in_bundle_ids(rows: EvalSet, snapshot_ids: list[str], engine: Engine) -> EvalSet:
     """The rows with their item indices translated from the snapshot's ids to the bundle's."""
     index = engine.items.indices(snapshot_ids)
     if np.array_equal(index, np.arange(len(snapshot_ids))):

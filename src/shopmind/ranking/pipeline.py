@@ -56,7 +56,7 @@ class Pipeline:
 
     def run(self, request: Request, ctx: RankingContext, ids: IdMap, explain: bool = True) -> Slate:
         """The served slate for one request."""
-        slate = self._open(request, ctx, ids)
+        slate = self.open(request, ctx, ids)
         if slate.reason is None and slate.fallback is None:
             with _timed(slate, "sources"):
                 self.sources.run(slate, ctx)
@@ -67,7 +67,7 @@ class Pipeline:
                 with _timed(slate, "scorer"):
                     assert slate.features is not None
                     slate.score = self.scorer.score(slate.features)
-        self._close(slate, ctx, ids, explain)
+        self.finish(slate, ctx, ids, explain)
         return slate
 
     # --- a batch of rows (validation, evaluation, the ranker's training set) ---------------
@@ -87,9 +87,9 @@ class Pipeline:
         out: list[Slate] = []
         rows = max(1, BLOCK_CELLS // max(ctx.n_items, 1))
         for start in range(0, len(requests), rows):
-            block = [self._open(r, ctx, ids) for r in requests[start : start + rows]]
+            block = [self.open(r, ctx, ids) for r in requests[start : start + rows]]
             live = [s for s in block if s.reason is None and s.fallback is None]
-            full = self._full_scores(live, ctx)
+            full = self.full_scores(live, ctx)
             for j, slate in enumerate(live):
                 self.sources.run(slate, ctx, {name: m[j] for name, m in full.items()})
                 self._after_sources(slate, ctx)
@@ -98,21 +98,25 @@ class Pipeline:
             if until == "features":
                 out += block
                 continue
-            scored = [s for s in live if s.features is not None and s.fallback is None]
-            if scored:
-                matrix = np.concatenate([s.features for s in scored])  # type: ignore[misc]
-                scores = self.scorer.score(matrix)
-                at = 0
-                for slate in scored:
-                    size = len(slate.items)
-                    slate.score = scores[at : at + size]
-                    at += size
+            self.score_slates(live)
             for slate in block:
-                self._close(slate, ctx, ids, explain=False)
+                self.finish(slate, ctx, ids, explain=False)
             out += block
         return out
 
-    def _full_scores(self, slates: list[Slate], ctx: RankingContext) -> dict[str, np.ndarray]:
+    def score_slates(self, slates: Sequence[Slate]) -> None:
+        """The scorer over many slates' features at once (those that have features)."""
+        scored = [s for s in slates if s.features is not None and s.fallback is None]
+        if not scored:
+            return
+        scores = self.scorer.score(np.concatenate([s.features for s in scored]))  # type: ignore[misc]
+        at = 0
+        for slate in scored:
+            size = len(slate.items)
+            slate.score = scores[at : at + size]
+            at += size
+
+    def full_scores(self, slates: Sequence[Slate], ctx: RankingContext) -> dict[str, np.ndarray]:
         """Full scores, for the block, of the models with no proposal shortcut."""
         if not slates:
             return {}
@@ -133,7 +137,9 @@ class Pipeline:
 
     # --- the stages around the sources and the scorer --------------------------------------
 
-    def _open(self, request: Request, ctx: RankingContext, ids: IdMap) -> Slate:
+    def open(self, request: Request, ctx: RankingContext, ids: IdMap) -> Slate:
+        """A new slate with its allowed items, or the fallback when the shopper has no usable
+        history (and an empty list when nothing passes the filters)."""
         slate = Slate(request, ctx.n_items)
         with _timed(slate, "allowed"):
             stages.allowed(slate, ctx, self.compiled(ctx, ids))
@@ -151,7 +157,8 @@ class Pipeline:
             stages.fallback(slate, ctx)
             slate.reason = "no source had a candidate: trending items"
 
-    def _close(self, slate: Slate, ctx: RankingContext, ids: IdMap, explain: bool) -> None:
+    def finish(self, slate: Slate, ctx: RankingContext, ids: IdMap, explain: bool = False) -> None:
+        """The stages after the scorer: rules, diversity and caps, top-k, explanations."""
         if slate.reason == "no item passes the filters":
             slate.served = np.zeros(0, np.int64)
             return

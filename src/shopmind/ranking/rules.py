@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -23,6 +21,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from shopmind.data.idmap import IdMap
+from shopmind.files import atomic_write
 from shopmind.ranking.context import ItemArrays
 
 Operator = Literal["eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "contains"]
@@ -344,19 +343,6 @@ class RuleStore:
         self.root.mkdir(parents=True, exist_ok=True)
         version = f"{datetime.now(UTC):%Y%m%dT%H%M%S%f}Z"
         text = json.dumps(rules.model_dump(mode="json"), indent=2) + "\n"
-        _atomic(self.root / f"{version}.json", text)
-        _atomic(self.root / "active", version + "\n")
+        atomic_write(self.root / f"{version}.json", text)
+        atomic_write(self.root / "active", version + "\n")
         return version, rules
-
-
-def _atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

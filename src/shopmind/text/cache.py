@@ -14,14 +14,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
+from shopmind.files import atomic_write
 from shopmind.text.encoder import TextEncoder
 
 MANIFEST = "manifest.json"
@@ -96,7 +95,7 @@ class EmbeddingCache:
             "count": len(self._rows) if not replace_all else len(rows),
             "shards": self._shards,
         }
-        _atomic_write(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
+        atomic_write(self.folder / MANIFEST, json.dumps(manifest, indent=2) + "\n")
         if replace_all:
             for stale in old:
                 for suffix in (".npy", ".keys"):
@@ -118,14 +117,6 @@ class EmbeddingCache:
             assert len(keys) == len(vectors), name
             self._rows.update(zip(keys, vectors, strict=True))
         self._shards = list(manifest["shards"])
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(handle, "w") as out:
-        out.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
 
 
 def encode_cached(

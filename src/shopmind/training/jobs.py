@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from shopmind.config import OLD_STORE_ENV, STORE_ENV
+from shopmind.files import atomic_write
 from shopmind.training.config import TrainConfig
 
 try:
@@ -100,7 +101,7 @@ class RetrainJobs:
         record = {"job": job, "status": "running", "started": _now(), "pid": os.getpid()}
         try:
             # The pointer first: a running record is never older than the pointer to it.
-            _atomic_write(self.folder / "current", job)
+            atomic_write(self.folder / "current", job)
             self._write(job, {**record, "host": _HOST})
         except BaseException:
             _unlock(handle)
@@ -212,7 +213,7 @@ class RetrainJobs:
         return record
 
     def _write(self, job: str, record: dict[str, Any]) -> None:
-        _atomic_write(self.folder / f"{job}.json", json.dumps(record))
+        atomic_write(self.folder / f"{job}.json", json.dumps(record))
 
     def _try_lock(self) -> IO[bytes] | None:
         self.folder.mkdir(parents=True, exist_ok=True)
@@ -293,12 +294,6 @@ def _unlock(handle: IO[bytes]) -> None:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    staging = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
-    staging.write_text(text)
-    os.replace(staging, path)  # readers never see half a file
 
 
 @contextmanager

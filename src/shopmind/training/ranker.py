@@ -62,11 +62,7 @@ def holdout_split(rows: EvalSet, share: float, seed: int) -> tuple[EvalSet, Eval
     rng = np.random.default_rng(seed)
     held = set(rng.choice(users, size=max(1, round(share * len(users))), replace=False).tolist())
     mask = np.array([u in held for u in rows.users.tolist()], dtype=bool)
-    return _take(rows, np.flatnonzero(~mask)), _take(rows, np.flatnonzero(mask))
-
-
-def _take(rows: EvalSet, index: np.ndarray) -> EvalSet:
-    return EvalSet(rows.users[index], rows.histories.take(index), rows.targets[index])
+    return rows.take(np.flatnonzero(~mask)), rows.take(np.flatnonzero(mask))
 
 
 def ranker_rows(slates: Sequence[Slate], rows: EvalSet) -> RankerRows:
