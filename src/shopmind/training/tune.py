@@ -123,8 +123,13 @@ def tune_model(
     ks: tuple[int, ...],
     points: Sequence[Mapping[str, Any]] | None = None,
 ) -> Tuned:
-    """The best of the model's points on validation NDCG@10, within ``seconds``."""
-    started = time.perf_counter()
+    """The best of the model's points on validation NDCG@10, within ``seconds``.
+
+    The first point always runs, and the time it takes does not count: it pays for what the
+    other points reuse (the content model's first encoding of the catalogue, cached), so the
+    points tried do not depend on whether a cache was warm.
+    """
+    begun = started = time.perf_counter()
     tried: list[dict[str, Any]] = []
     best: Tuned | None = None
     for point in points if points is not None else POINTS.get(name, [{}]):
@@ -142,12 +147,14 @@ def tune_model(
         metrics = measure(model, valid, exclusion, ks)
         tried.append({"params": params, **metrics, "train_seconds": round(fit, 1)})
         log.info("%s %s: validation ndcg@10 %.4f (%.1f s)", name, point, metrics["ndcg@10"], fit)
+        if len(tried) == 1:
+            started = time.perf_counter()  # the budget counts from the second point on
         if best is None or metrics["ndcg@10"] > best.metrics["ndcg@10"]:
             best = Tuned(name, params, model, metrics, tried, fit)
     if best is None:
         raise ValueError(f"{name}: no point could be fitted ({tried[-1].get('error')})")
     best.trials = tried
-    best.seconds = time.perf_counter() - started
+    best.seconds = time.perf_counter() - begun
     return best
 
 
