@@ -34,7 +34,9 @@ def chosen(label: str) -> dict[str, Any]:
     if "sasrec" not in rows:
         pytest.fail(f"{ACCURACY} has no sasrec row for {label}: run benchmarks/sequential.py")
     params: dict[str, Any] = rows["sasrec"]["params"]
-    return params
+    # The benchmark ran beside other jobs on one thread; the test has the cores to itself.
+    # Two threads may change the last bits of a sum (not the method): the floors have margin.
+    return {**params, "threads": 0}
 
 
 @pytest.mark.parametrize(
