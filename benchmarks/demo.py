@@ -35,7 +35,7 @@ RESULTS = HERE / "results"
 MILESTONES = {
     "shop in the store": "store now holds",
     "evaluation table printed": "The synthetic shop plants its structure",  # under the table
-    "bundle trained and active": "is active (blend",
+    "bundle trained and active": "is active: ",
     "URLs printed": "API docs",
 }
 LIMIT_SECONDS = 180.0

@@ -62,7 +62,7 @@ from shopmind.engine import Engine
 # `shopmind evaluate --bundle` applies, so the research rows are exactly its rows).
 from shopmind.evaluation.bundle import in_bundle_ids
 from shopmind.evaluation.metrics import bootstrap_ci
-from shopmind.evaluation.pipeline import requests_for, score_served, served_lists
+from shopmind.evaluation.pipeline import requests_for, score_served, served_lists, slates_for
 from shopmind.evaluation.report import write_json
 from shopmind.evaluation.runner import PROTOCOL_MASKS_HISTORY
 from shopmind.ranking import BlendScorer, Pipeline, RuleSet, Sources, parse_rules
@@ -495,21 +495,10 @@ def held_out(o: Opened) -> tuple[EvalSet, EvalSet]:
 
 
 def ranker_rows(o: Opened, rows: EvalSet, k: int) -> ranking.RankerRows:
-    """The rows' slates up to the features as the ranker's training matrix, by chunks."""
-    parts = []
-    for chunk in chunks(rows):
-        requests = requests_for(chunk, o.ctx.type_names, k)
-        slates = o.pipeline.run_batch(requests, o.ctx, o.engine.items, until="features")
-        part = ranking.ranker_rows(slates, chunk)
-        if part.n_groups:
-            parts.append(part)
-    if not parts:
-        return ranking.ranker_rows([], rows)
-    return ranking.RankerRows(
-        np.concatenate([p.features for p in parts]),
-        np.concatenate([p.labels for p in parts]),
-        np.concatenate([p.groups for p in parts]),
-    )
+    """The rows' slates up to the features as the ranker's training matrix, in one batch as
+    training builds it (the sources score a batch together: other batches, other rounding)."""
+    slates = slates_for(o.pipeline, o.ctx, o.engine.items, rows, k, "features")
+    return ranking.ranker_rows(slates, rows)
 
 
 def feature_sets(names: Sequence[str], sources: Sequence[str]) -> dict[str, np.ndarray]:

@@ -1,7 +1,7 @@
 """HTTP serving speed: the real app under uvicorn on loopback, loaded by wrk.
 
     .venv/bin/python benchmarks/serving.py [--items 100000 --users 50000 --events 1000000
-        --concurrency 1,4,16,64 --duration 10 --text encode|random --workdir DIR]
+        --concurrency 1,4,16,64 --duration 10 --text encode|random --budget 25 --workdir DIR]
 
 Builds the synthetic shop into a SQLite store in ``--workdir`` (reused when it already holds
 one), trains the bundle `shopmind train` builds (models tuned on validation, the ranker) within
@@ -384,6 +384,9 @@ def main() -> None:
     parser.add_argument("--text", choices=("encode", "random"), default="encode")
     parser.add_argument("--endpoints", default="health,recommendations,similar,events")
     parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument(
+        "--budget", type=float, default=25.0, help="minutes for `shopmind train` (its default: 25)"
+    )
     parser.add_argument(
         "--models", default=",".join(SERVED_MODELS), help="comma-separated (a bundle's models)"
     )
