@@ -783,6 +783,10 @@ def main() -> None:
         results["parts"][name]["load"] = f"{before[0]} → {load()[0]}"
         log(f"{name}: {json.dumps(results['parts'][name])[:600]}")
     results["seconds"] = round(time.perf_counter() - begin, 1)
+    earlier = args.output.with_suffix(".json")
+    if earlier.exists():  # a re-run of some parts keeps the others' last figures
+        kept = json.loads(earlier.read_text()).get("parts", {})
+        results["parts"] = {**kept, **results["parts"]}
     write_json(args.output.with_suffix(".json"), results)
     args.output.with_suffix(".md").write_text(markdown(results))
     log(f"wrote {args.output.with_suffix('.md')}")
