@@ -86,6 +86,29 @@ def test_a_new_item_with_text_is_served_without_retraining(api: TestClient, shop
     assert "content" in found[0]["models"]
 
 
+def test_a_history_holding_items_posted_after_training_is_served(
+    api: TestClient, shop: Shop
+) -> None:
+    # The fuzzer's 500: a shopper viewed items the models never saw (posted after training),
+    # and the collaborative model's candidate shortcut read them past its catalogue.
+    viewed, _ = shop.truth.complementary_pairs[0]
+    new = [{"item_id": f"late-{n}", "title": f"Late arrival {n}", "price": 0} for n in range(3)]
+    assert api.post("/v1/items", json={"items": new}).json()["new"] == 3
+    for n in range(3):
+        _view(api, "late-fan", f"late-{n}")
+    _view(api, "late-fan", viewed)
+    body = _recs(api, "late-fan", k=10, min_price=0, max_price=0)
+    assert {i["item_id"] for i in body["items"]} <= {"late-0", "late-1", "late-2"}, body
+    body = _recs(api, "late-fan", k=10)
+    assert len(body["items"]) == 10 and body["reason"] is None
+    title = api.get(f"/v1/items/{viewed}").json()["title"]
+    assert any(i["reason"] == f"because you viewed {title}" for i in body["items"])
+    why = api.get("/v1/users/late-fan/why-not/late-0", params={"k": 10})
+    assert why.status_code == 200, why.text
+    # Text relates the late arrivals to each other (content scores items it was never fit on).
+    assert why.json()["served"] is True and "content" in why.json()["explanation"]["sources"]
+
+
 def test_a_deleted_shopper_is_never_served_as_history_again(api: TestClient) -> None:
     shopper = "u00003"
     assert api.get(f"/v1/users/{shopper}/export").json()["events"]

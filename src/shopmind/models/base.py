@@ -142,8 +142,20 @@ class Recommender(ABC):
 
         (rows × m) item indices holding each row's top ``n`` among ``allowed`` items (a bool
         mask over the model's items), possibly more, -1 where short. None (the default): the
-        model has no shortcut, and a caller takes the top of :meth:`score` instead.
+        model has no shortcut, and a caller takes the top of :meth:`score` instead. History
+        items the model does not know (posted after training) are ignored, as in :meth:`score`.
         """
+        if not self._fitted:
+            raise NotFittedError(f"{self.name}: call fit() (or load a saved model) first")
+        known = (histories.items >= 0) & (histories.items < self.n_items)
+        if not known.all():
+            histories = _drop_unknown(histories, known)
+        return self._candidates(histories, n, allowed)
+
+    def _candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None
+    ) -> np.ndarray | None:
+        """:meth:`candidates` over histories of known items only; None: no shortcut."""
         return None
 
     @abstractmethod

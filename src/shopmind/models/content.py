@@ -132,8 +132,8 @@ class ContentRecommender(Recommender):
         scores[:, ~self.has_text[items]] = NO_TEXT
         return scores
 
-    def candidates(
-        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    def _candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None
     ) -> np.ndarray | None:
         """Each row's best ``n`` items with text per interest vector, from the HNSW index."""
         if self.n_items < INDEX_FROM:

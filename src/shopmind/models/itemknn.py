@@ -101,8 +101,8 @@ class ItemKNN(Recommender):
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
         return np.asarray(self._sparse_scores(histories)[:, items].toarray(), dtype=np.float32)
 
-    def candidates(
-        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    def _candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None
     ) -> np.ndarray | None:
         """The best ``n`` allowed neighbours of each row's history (never an item scoring 0)."""
         n = min(n, self.n_items)

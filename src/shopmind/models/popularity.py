@@ -51,8 +51,8 @@ class Popularity(Recommender):
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
         return np.broadcast_to(self.counts[items], (len(histories), len(items))).copy()
 
-    def candidates(
-        self, histories: Histories, n: int, allowed: np.ndarray | None = None
+    def _candidates(
+        self, histories: Histories, n: int, allowed: np.ndarray | None
     ) -> np.ndarray | None:
         """The ``n`` most popular allowed items, the same for every row."""
         n = min(n, self.n_items)
