@@ -35,10 +35,18 @@ def test_every_served_item_is_explained_truly(engine: Engine) -> None:
     answer = engine.recommend("why-1", 10)
     history = {3: "view", 40: "purchase", 41: "view"}
     ctx = engine.context()
+    slate = answer.slate
+    assert slate is not None and slate.fallback is None
     for r in answer.items:
         e = r.explanation
         assert e is not None and e.sentence == r.reason
         assert e.sources and abs(sum(e.sources.values()) - 1) < 1e-6
+        # A share is evidence taken away: a source with none for the item (it neither
+        # proposed nor scored it) carries no share of it.
+        pos = slate.position(r.index)
+        for source in e.sources:
+            column = slate.sources[source]
+            assert column.rank[pos] >= 0 or np.isfinite(column.score[pos]), (source, e)
         assert set(e.sources) <= set(engine.recommendations.sources.per_source)
         assert set(r.models) <= set(e.sources)
         if e.sentence.startswith("because you"):

@@ -305,6 +305,21 @@ def sparse_from_state(prefix: str, state: dict[str, np.ndarray]) -> sp.csr_matri
 # --- the shared top-k and exclusion -------------------------------------------------------
 
 
+def first_allowed(order: np.ndarray, n: int, allowed: np.ndarray) -> np.ndarray:
+    """The first ``n`` items of a ranking ``order`` that ``allowed`` (a bool mask; items past
+    its end are not allowed) lets through: a walk down the order in growing steps, so a mask
+    that allows few items walks further and one that allows most reads little."""
+    found: list[np.ndarray] = []
+    count, start, step = 0, 0, max(4 * n, 1_024)
+    while count < n and start < len(order):
+        chunk = order[start : start + step]
+        chunk = chunk[chunk < len(allowed)]
+        found.append(chunk[allowed[chunk]])
+        count += len(found[-1])
+        start, step = start + step, 4 * step
+    return np.concatenate(found or [order[:0]])[:n].astype(np.int64)
+
+
 def exclusion_matrix(histories: Histories, n_items: int) -> sp.csr_matrix:
     """Rows × items, 1 where the item is anywhere in that row's history, whatever the event
     (a dismissed item is left out of a ranking as surely as a purchased one)."""

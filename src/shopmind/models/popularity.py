@@ -9,7 +9,7 @@ import numpy as np
 from shopmind.catalog.schema import DAY_MS
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
-from shopmind.models.base import ModelConfig, Recommender
+from shopmind.models.base import ModelConfig, Recommender, first_allowed
 
 
 class PopularityConfig(ModelConfig):
@@ -59,17 +59,7 @@ class Popularity(Recommender):
         order = self._order
         if order is None or len(order) != self.n_items:
             order = self._order = np.lexsort((np.arange(self.n_items), -self.counts))
-        top = order[:n]
-        if allowed is not None:  # walk down the ranking in growing steps until n pass
-            found: list[np.ndarray] = []
-            count, start, step = 0, 0, max(4 * n, 1_024)
-            while count < n and start < len(order):
-                chunk = order[start : start + step]
-                chunk = chunk[chunk < len(allowed)]
-                found.append(chunk[allowed[chunk]])
-                count += len(found[-1])
-                start, step = start + step, 4 * step
-            top = np.concatenate(found or [order[:0]])[:n]
+        top = order[:n] if allowed is None else first_allowed(order, n, allowed)
         out = np.full((len(histories), n), -1, dtype=np.int64)
         out[:, : len(top)] = top
         return out

@@ -20,6 +20,9 @@ from shopmind.data.dataset import ItemSide
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
 
+#: "Popular" means among the catalogue's most chosen 10% (and chosen at all).
+POPULAR_QUANTILE = 0.9
+
 
 @dataclass(frozen=True)
 class ItemArrays:
@@ -40,6 +43,29 @@ class ItemArrays:
     @cached_property
     def codes(self) -> ItemCodes:
         return ItemCodes.build(self.side)
+
+    @cached_property
+    def trending_score(self) -> np.ndarray:
+        """Distinct shoppers of the snapshot's last days, popularity breaking ties (float32,
+        computed once per catalogue: every request's trending source reads it)."""
+        trend, pop = self.trending, self.popularity
+        high_t = max(float(trend.max()), 1.0) if len(trend) else 1.0
+        high_p = max(float(pop.max()), 1.0) if len(pop) else 1.0
+        out: np.ndarray = (trend / high_t + 0.01 * pop / high_p).astype(np.float32)
+        return out
+
+    @cached_property
+    def trending_order(self) -> np.ndarray:
+        """Item indices by :attr:`trending_score`, best first (ties to the lower index)."""
+        order: np.ndarray = np.lexsort((np.arange(self.n), -self.trending_score))
+        return order
+
+    @cached_property
+    def popular_from(self) -> float:
+        """The popularity from which an item counts as popular: the catalogue's 90th
+        percentile, and at least one shopper (inf for an empty catalogue)."""
+        pop = self.popularity
+        return max(float(np.quantile(pop, POPULAR_QUANTILE)), 1.0) if len(pop) else np.inf
 
     def age_days(self, items: np.ndarray) -> np.ndarray:
         days: np.ndarray = np.maximum(self.now_ms - self.created[items], 0.0) / DAY_MS
@@ -123,9 +149,23 @@ class RankingContext:
         m = self.co
         if m is None or not len(past) or not len(items):
             return out
-        rows, cols = past < m.shape[0], items < m.shape[1]
-        if rows.any() and cols.any():
-            out[np.ix_(rows, cols)] = m[past[rows]][:, items[cols]].toarray()
+        rows = np.flatnonzero((past >= 0) & (past < m.shape[0]))
+        cols = np.flatnonzero((items >= 0) & (items < m.shape[1]))
+        if not len(rows) or not len(cols):
+            return out
+        # The past items' rows, then their entries looked up among the (sorted) items: cheaper
+        # than scipy's column indexing, which walks the whole matrix's column space.
+        sub = m[past[rows]]
+        by = np.argsort(items[cols], kind="stable")
+        wanted = items[cols][by]
+        at = np.minimum(np.searchsorted(wanted, sub.indices), len(wanted) - 1)
+        hit = wanted[at] == sub.indices
+        row_of = np.repeat(np.arange(len(rows)), np.diff(sub.indptr))
+        r, c = rows[row_of[hit]], cols[by[at[hit]]]
+        out[r, c] = sub.data[hit]
+        # An item listed twice among ``items`` gets its value in every column that holds it.
+        if len(np.unique(wanted)) < len(wanted):
+            out[:, cols] = out[:, cols[by[np.searchsorted(wanted, items[cols])]]]
         return out
 
 

@@ -1,8 +1,9 @@
 """Explanations read off the slate: why each served item is there, what was dropped and why,
 and "why not item Z" for one shopper and item.
 
-An explanation holds the sources and their shares of the item's score (the scorer's own
-per-feature contributions, summed per source), the history items most related to it, the
+An explanation holds the sources and their shares of the item's score (how much of it each
+source's evidence carries: the score lost when that source's features are taken away), the
+history items most related to it, the
 category that explains it when no history item does, the rules that moved it, and one
 sentence built only from those facts, so it is true of the item.
 """
@@ -16,6 +17,7 @@ import numpy as np
 
 from shopmind.data.idmap import IdMap
 from shopmind.ranking.context import RankingContext
+from shopmind.ranking.features import absent_values, feature_columns
 from shopmind.ranking.rules import CompiledRules
 from shopmind.ranking.scorers import Scorer
 from shopmind.ranking.slate import Explanation, Slate
@@ -23,8 +25,6 @@ from shopmind.ranking.sources import TRENDING
 
 #: A history item explains a served item when their relation reaches this.
 RELATION_FLOOR = 0.35
-#: "Popular" means among the catalogue's most chosen 10% (and chosen at all).
-POPULAR_QUANTILE = 0.9
 VERBS = {
     "purchase": "bought",
     "add_to_cart": "added to your cart",
@@ -47,7 +47,7 @@ def explain(slate: Slate, ctx: RankingContext, scorer: Scorer | None, ids: IdMap
         return
     shares = _shares(slate, scorer, served)
     because = _because(slate, ctx, slate.items[served])
-    popular_from = _popular_from(ctx)
+    popular_from = ctx.items.popular_from
     out = []
     for j, pos in enumerate(served.tolist()):
         item = int(slate.items[pos])
@@ -62,20 +62,31 @@ def explain(slate: Slate, ctx: RankingContext, scorer: Scorer | None, ids: IdMap
 
 
 def _shares(slate: Slate, scorer: Scorer | None, served: np.ndarray) -> list[dict[str, float]]:
+    """Per served item, each source's share of what lifted its score: how much the score
+    falls when that source's evidence is taken away (its columns set to what they are for
+    an item the source neither proposed nor scored), positive parts only, summing to 1.
+
+    One scorer call over the served rows and their variants, whatever the scorer: exact
+    for every kind and cheap (LightGBM's own SHAP values cost ~0.2 ms per row on 2 cores).
+    """
     names = list(slate.sources)
     if slate.fallback is not None or scorer is None or slate.features is None:
         lead = slate.fallback or (names[0] if names else TRENDING)
         return [{lead: 1.0} for _ in served]
     rows = slate.features[served]
-    contrib = scorer.contributions(rows)
+    groups = {s: feature_columns(slate.feature_names, s) for s in names}
+    groups = {s: cols for s, cols in groups.items() if len(cols)}
+    absent = absent_values(slate.feature_names)
+    variants = [rows]
+    for cols in groups.values():
+        without = rows.copy()
+        without[:, cols] = absent[cols]
+        variants.append(without)
+    scores = scorer.score(np.vstack(variants)).reshape(len(variants), len(rows))
+    effects = dict(zip(groups, scores[0][None, :] - scores[1:], strict=True))
     out = []
     for j, pos in enumerate(served.tolist()):
-        per: dict[str, float] = {}
-        for f, feature in enumerate(slate.feature_names):
-            source, _, _ = feature.rpartition(".")
-            if source in slate.sources:
-                per[source] = per.get(source, 0.0) + float(contrib[j, f])
-        positive = {s: v for s, v in per.items() if v > 0}
+        positive = {s: float(e[j]) for s, e in effects.items() if e[j] > 0}
         total = sum(positive.values())
         if total <= 0:  # nothing lifted it: the sources that proposed it, alike
             proposers = [s for s in names if slate.sources[s].rank[pos] >= 0] or names[:1]
@@ -115,11 +126,6 @@ def _because(slate: Slate, ctx: RankingContext, chosen: np.ndarray) -> list[list
                 found.append((source, VERB_RANK[rank] if rank < len(VERB_RANK) else "chose"))
         out.append(found)
     return out
-
-
-def _popular_from(ctx: RankingContext) -> float:
-    pop = ctx.items.popularity
-    return max(float(np.quantile(pop, POPULAR_QUANTILE)), 1.0) if len(pop) else np.inf
 
 
 def _sentence(

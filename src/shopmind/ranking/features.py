@@ -54,6 +54,17 @@ def feature_names(sources: Sequence[str]) -> tuple[str, ...]:
     return (*per_source, *ITEM, *PAIR)
 
 
+def feature_columns(names: Sequence[str], source: str) -> np.ndarray:
+    """The columns of ``names`` that carry ``source``'s evidence (score, norm, rank)."""
+    return np.array([j for j, n in enumerate(names) if n.rpartition(".")[0] == source], np.int64)
+
+
+def absent_values(names: Sequence[str]) -> np.ndarray:
+    """Per column, its value for an item its source neither proposed nor scored: a source's
+    normalised score is 0 there, every other column unknown (NaN)."""
+    return np.array([0.0 if n.endswith(".norm") else np.nan for n in names], np.float32)
+
+
 def normalised(score: np.ndarray) -> np.ndarray:
     """Min-max over the candidates to [0, 1]; unscorable (NaN, -inf, demoted) give 0."""
     s = np.asarray(score, dtype=np.float32)

@@ -31,10 +31,6 @@ class Scorer(Protocol):
 
     def score(self, features: np.ndarray) -> np.ndarray: ...
 
-    def contributions(self, features: np.ndarray) -> np.ndarray:
-        """Per row, each feature's part of the score (rows × features)."""
-        ...
-
     def save(self, folder: Path) -> None: ...
 
 
@@ -58,10 +54,6 @@ class BlendScorer:
         x = np.nan_to_num(features, nan=0.0)
         return np.asarray(x @ self._vector(), np.float32)
 
-    def contributions(self, features: np.ndarray) -> np.ndarray:
-        parts: np.ndarray = np.nan_to_num(features, nan=0.0) * self._vector()[None, :]
-        return parts
-
     def save(self, folder: Path) -> None:
         _write(folder, {"kind": self.kind, "names": list(self.names), "weights": self.weights})
 
@@ -84,10 +76,6 @@ class LogisticScorer:
     def score(self, features: np.ndarray) -> np.ndarray:
         z = self._standard(features) @ self.coef + self.intercept
         return np.asarray(1.0 / (1.0 + np.exp(-z)), np.float32)
-
-    def contributions(self, features: np.ndarray) -> np.ndarray:
-        parts: np.ndarray = self._standard(features) * self.coef[None, :]
-        return parts
 
     def save(self, folder: Path) -> None:
         _write(
@@ -123,12 +111,6 @@ class LightGBMScorer:
         if not len(features):
             return np.zeros(0, np.float32)
         return np.asarray(self.booster.predict(features, num_threads=1), np.float32)
-
-    def contributions(self, features: np.ndarray) -> np.ndarray:
-        if not len(features):
-            return np.zeros((0, len(self.names)), np.float32)
-        both = self.booster.predict(features, pred_contrib=True, num_threads=1)
-        return np.asarray(both[:, : len(self.names)], np.float32)  # the last column: the bias
 
     def importances(self) -> dict[str, float]:
         """Each feature's share of the total gain of the model's splits."""

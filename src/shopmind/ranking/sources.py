@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from shopmind.data.histories import Histories
-from shopmind.models.base import Recommender
+from shopmind.models.base import Recommender, first_allowed
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.slate import Slate, SourceColumn
 
@@ -73,7 +73,7 @@ class Sources:
         similar: dict[int, float] = {}
         for name, n in self.per_source.items():
             if name == TRENDING:
-                proposals[name] = _best(trending_score(ctx), n, allowed)
+                proposals[name] = _best_trending(ctx, n, allowed)
                 continue
             if name == SIMILAR:
                 proposals[name], similar = _similar(slate, ctx, n, allowed)
@@ -122,12 +122,12 @@ def _similar(
 
 def trending_score(ctx: RankingContext) -> np.ndarray:
     """Distinct shoppers of the snapshot's last days, popularity breaking ties."""
-    items = ctx.items
-    trend, pop = items.trending, items.popularity
-    high_t = max(float(trend.max()), 1.0) if len(trend) else 1.0
-    high_p = max(float(pop.max()), 1.0) if len(pop) else 1.0
-    out: np.ndarray = (trend / high_t + 0.01 * pop / high_p).astype(np.float32)
-    return out
+    return ctx.items.trending_score
+
+
+def _best_trending(ctx: RankingContext, n: int, allowed: np.ndarray) -> np.ndarray:
+    """The ``n`` most trending allowed items, best first (ties to the lower index)."""
+    return first_allowed(ctx.items.trending_order, n, allowed)
 
 
 def _padded(scores: np.ndarray, n: int) -> np.ndarray:
