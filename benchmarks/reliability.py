@@ -59,6 +59,7 @@ import numpy as np
 
 from machine import machine_summary
 from shopmind.evaluation.report import write_json
+from shopmind.supervision import alive, children
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -95,31 +96,6 @@ def percentiles(seconds: list[float]) -> dict[str, float | int]:
 
 
 # --- processes ----------------------------------------------------------------------------
-
-
-def children(pid: int) -> list[int]:
-    """The processes whose parent is ``pid`` (from /proc)."""
-    out = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command may hold spaces and parentheses: the fields follow its last ")".
-        fields = stat[stat.rfind(")") + 2 :].split()
-        if int(fields[1]) == pid:
-            out.append(int(entry.name))
-    return out
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return state[state.rfind(")") + 2] != "Z"
 
 
 def port_free(port: int) -> bool:

@@ -1,7 +1,8 @@
 """HTTP serving speed: the real app under uvicorn on loopback, loaded by wrk.
 
     .venv/bin/python benchmarks/serving.py [--items 100000 --users 50000 --events 1000000
-        --concurrency 1,4,16,64 --duration 10 --text encode|random --budget 25 --workdir DIR]
+        --concurrency 1,4,16,64 --duration 10 --text encode|random --budget 25 --workdir DIR
+        --prepare]
 
 Builds the synthetic shop into a SQLite store in ``--workdir`` (reused when it already holds
 one), trains the bundle `shopmind train` builds (models tuned on validation, the ranker) within
@@ -20,7 +21,8 @@ and concurrency:
 ``--text random`` gives the content model seeded random unit vectors instead of encoding
 every item's text (quick, but unlike text: an HNSW search over random vectors is slower and
 less exact than over real embeddings); encoding 100k texts takes ~6-25 min on this 2-core
-machine, once (the embedding cache keeps them). Writes
+machine, once (the embedding cache keeps them). ``--prepare`` builds the shop and the bundle
+and stops (a later run over the same ``--workdir`` reuses both). Writes
 benchmarks/results/serving.md and serving.json (``{endpoint: [{concurrency, rps, p50_ms,
 p95_ms, p99_ms, errors}, ...]}``) and the load average before and after each run.
 """
@@ -396,6 +398,9 @@ def main() -> None:
     parser.add_argument(
         "--results", default="serving", help="results file name (benchmarks/results/NAME.md)"
     )
+    parser.add_argument(
+        "--prepare", action="store_true", help="build the shop and bundle in --workdir, then stop"
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=2, help="server processes (one per core)")
@@ -408,6 +413,9 @@ def main() -> None:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shopmind-serving-"))
     workdir.mkdir(parents=True, exist_ok=True)
     facts = prepare(args, workdir)
+    if args.prepare:
+        log(f"prepared {workdir}: {facts}")
+        return
     with Store(f"sqlite:///{workdir / 'shop.sqlite'}") as store:
         users = [u.id for u, _ in zip(store.iter_users(), range(args.users), strict=False)]
         items = [i.id for i, _ in zip(store.iter_items(), range(args.items), strict=False)]

@@ -1,4 +1,4 @@
-"""Processes that end with their parent, and who holds a port.
+"""Processes that end with their parent, who holds a port, and which processes live.
 
 A server worker (``shopmind serve --workers N``) and a retrain job's process are children of
 a process that watches them. When that parent is killed outright (``kill -9``), nothing tells
@@ -88,3 +88,36 @@ def port_holders(port: int) -> list[tuple[int, str]]:
             continue
         holders.append((int(entry.name), command))
     return sorted(holders)
+
+
+def alive(pid: object) -> bool:
+    """Whether process ``pid`` runs (a zombie has died, reaped or not; another user's
+    process counts as running)."""
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat[stat.rfind(")") + 2] != "Z"  # the fields follow the command's last ")"
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``, as far as /proc shows them (Linux)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if int(stat[stat.rfind(")") + 2 :].split()[1]) == pid:
+            found.append(int(entry.name))
+    return sorted(found)

@@ -17,6 +17,7 @@ import httpx
 from typer.testing import CliRunner
 
 from shopmind.cli import app
+from shopmind.supervision import alive, children
 
 SHOPMIND = str(Path(sys.executable).parent / "shopmind")
 
@@ -35,26 +36,6 @@ def _port_free(port: int) -> bool:
         except OSError:
             return False
     return True
-
-
-def _children(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        try:
-            stat = (entry / "stat").read_text() if entry.name.isdigit() else ""
-        except OSError:
-            continue
-        if stat and int(stat[stat.rfind(")") + 2 :].split()[1]) == pid:
-            found.append(int(entry.name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat[stat.rfind(")") + 2] != "Z"  # a zombie is dead, reaped or not
 
 
 @contextmanager
@@ -92,16 +73,14 @@ def test_the_workers_end_when_the_master_is_killed_and_the_port_is_free_again(
         while log.read_text().count("Application startup complete") < 2:
             assert time.monotonic() < deadline, log.read_text()[-3000:]
             time.sleep(0.2)
-        workers = [p for p in _children(server.pid) if b"resource_tracker" not in _cmd(p)]
+        workers = [p for p in children(server.pid) if b"resource_tracker" not in _cmd(p)]
         assert len(workers) == 2, workers
         server.send_signal(signal.SIGKILL)
         server.wait(timeout=30)
         killed = time.monotonic()
-        while (
-            any(map(_alive, workers)) or not _port_free(port)
-        ) and time.monotonic() < killed + 15:
+        while (any(map(alive, workers)) or not _port_free(port)) and time.monotonic() < killed + 15:
             time.sleep(0.1)
-        left = [pid for pid in workers if _alive(pid)]
+        left = [pid for pid in workers if alive(pid)]
         for pid in left:  # do not leave them behind when the test fails
             os.kill(pid, signal.SIGKILL)
         assert not left, f"workers {left} outlived their master"

@@ -76,12 +76,30 @@ def evaluate(
         ids, _ = top_k(scores, k_max)
         covered[ids[ids >= 0]] = True
     ranks = np.concatenate(all_ranks) if all_ranks else np.zeros(0, np.int64)
+    return result_of_ranks(
+        ranks, targets, ks, covered, bootstrap=bootstrap, seed=seed, slices=slices
+    )
+
+
+def result_of_ranks(
+    ranks: np.ndarray,
+    targets: sp.csr_matrix,
+    ks: tuple[int, ...],
+    covered: np.ndarray,
+    *,
+    bootstrap: int = 0,
+    seed: int = 0,
+    slices: Mapping[str, np.ndarray] | None = None,
+) -> EvalResult:
+    """The metrics at every k from each target's 0-based rank (in ``targets``' CSR order),
+    with the coverage of the top lists (``covered``), bootstrap intervals and slices."""
+    n_rows = targets.shape[0]
     pair_row = np.repeat(np.arange(n_rows), np.diff(targets.indptr))
     per_row = per_row_metrics(ranks, pair_row, n_rows, ks)
     metrics = {
         name: float(np.nanmean(v)) if n_rows else float("nan") for name, v in per_row.items()
     }
-    metrics[f"coverage@{k_max}"] = float(covered.mean())
+    metrics[f"coverage@{max(ks)}"] = float(covered.mean())
     ci = (
         {name: bootstrap_ci(v, samples=bootstrap, seed=seed) for name, v in per_row.items()}
         if bootstrap

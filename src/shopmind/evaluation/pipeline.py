@@ -16,8 +16,7 @@ import numpy as np
 from shopmind.data.histories import kinds_of
 from shopmind.data.idmap import IdMap
 from shopmind.data.split import EvalSet
-from shopmind.evaluation.evaluator import EvalResult
-from shopmind.evaluation.metrics import bootstrap_ci, per_row_metrics
+from shopmind.evaluation.evaluator import EvalResult, result_of_ranks
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.slate import Request, Slate
@@ -52,8 +51,7 @@ def score_served(
     ranks after all of them)."""
     n_rows, n_items = rows.targets.shape
     targets = rows.targets.tocsr()
-    pair_row = np.repeat(np.arange(n_rows), np.diff(targets.indptr))
-    ranks = np.full(len(pair_row), n_items, np.int64)
+    ranks = np.full(targets.nnz, n_items, np.int64)
     covered = np.zeros(n_items, dtype=bool)
     for r in range(n_rows):
         listed = served[r]
@@ -62,17 +60,7 @@ def score_served(
         start, stop = targets.indptr[r], targets.indptr[r + 1]
         for p in range(start, stop):
             ranks[p] = where.get(int(targets.indices[p]), n_items)
-    per_row = per_row_metrics(ranks, pair_row, n_rows, ks)
-    metrics = {
-        name: float(np.nanmean(v)) if n_rows else float("nan") for name, v in per_row.items()
-    }
-    metrics[f"coverage@{max(ks)}"] = float(covered.mean())
-    ci = (
-        {name: bootstrap_ci(v, samples=bootstrap, seed=seed) for name, v in per_row.items()}
-        if bootstrap
-        else {}
-    )
-    return EvalResult(metrics, per_row, ci, {}, n_rows)
+    return result_of_ranks(ranks, targets, ks, covered, bootstrap=bootstrap, seed=seed)
 
 
 def evaluate_pipeline(

@@ -38,6 +38,7 @@ from typing import IO, Any
 
 from shopmind.config import OLD_STORE_ENV, STORE_ENV
 from shopmind.files import atomic_write
+from shopmind.supervision import alive
 from shopmind.training.config import TrainConfig
 
 try:
@@ -180,7 +181,7 @@ class RetrainJobs:
             if record.get("status") in FINAL:
                 return record
             where = f"pid {record.get('pid', '?')} on {record.get('host', '?')}"
-            gone = record.get("host") == _HOST and not _alive(record.get("pid"))
+            gone = record.get("host") == _HOST and not alive(record.get("pid"))
             reason = "was killed or crashed" if gone else "stopped without finishing it"
             record.update(
                 status="failed",
@@ -268,22 +269,6 @@ class RetrainJobs:
         """End the training processes this object started (the service is stopping)."""
         for child in list(self._children):
             child.terminate()
-
-
-def _alive(pid: Any) -> bool:
-    if not isinstance(pid, int):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie has died, even if nobody has reaped it yet
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat[stat.rfind(")") + 2] != "Z"
-    except OSError:
-        return True
 
 
 def _unlock(handle: IO[bytes]) -> None:
