@@ -230,13 +230,16 @@ def spherical_kmeans(
         similarity = np.max(np.stack(centroids) @ vectors.T, axis=0)
         centroids.append(vectors[int(np.argmin(similarity))])
     c = np.stack(centroids)
+    weighted = weights[:, None] * vectors
+    before = None
     for _ in range(iterations):
         assign = np.argmax(vectors @ c.T, axis=1)
-        for j in range(k):
-            members = assign == j
-            if members.any():
-                c[j] = (weights[members, None] * vectors[members]).sum(axis=0)
-        c = _normalise(c)
+        if before is not None and np.array_equal(assign, before):
+            break  # the same members give the same centroids: converged
+        before = assign
+        member = (assign[None, :] == np.arange(k)[:, None]).astype(np.float32)
+        filled = member.any(axis=1)  # an empty cluster keeps its centroid
+        c = _normalise(np.where(filled[:, None], member @ weighted, c))
     return c
 
 

@@ -153,16 +153,18 @@ def _pair_columns(slate: Slate, ctx: RankingContext) -> list[np.ndarray]:
     past, first = np.unique(order[(order >= 0) & (order < ctx.n_items)], return_index=True)
     keep = np.argsort(first)[:RECENT]
     past, recency = past[keep], first[keep].astype(np.float32)
-    text = _text_block(ctx, past, items)
+    past_text, item_text = ctx.text_rows(past), ctx.text_rows(items)
+    text = _text_block(past_text, item_text, len(past), len(items))
     co = ctx.co_block(past, items)
     relation = np.maximum(text, co)
     best = relation.argmax(axis=0)
     weight_of: dict[int, float] = {}  # the strongest event weight of each history item
     for item, weight in zip(history.items.tolist(), history.weights.tolist(), strict=True):
         weight_of[item] = max(weight, weight_of.get(item, -np.inf))
-    related_weight = np.array([weight_of.get(int(past[b]), np.nan) for b in best], np.float32)
+    past_weight = np.array([weight_of.get(p, np.nan) for p in past.tolist()], np.float32)
+    related_weight = past_weight[best]
     seen = np.isin(items, past_all).astype(np.float32)
-    mean_text = _mean_text(ctx, past, items)
+    mean_text = _mean_text(past_text, item_text, len(items))
     return [
         vs_usual.astype(np.float32),
         cat_share,
@@ -182,21 +184,23 @@ def _pair_columns(slate: Slate, ctx: RankingContext) -> list[np.ndarray]:
     ]
 
 
-def _text_block(ctx: RankingContext, past: np.ndarray, items: np.ndarray) -> np.ndarray:
-    a, b = ctx.text_rows(past), ctx.text_rows(items)
-    if a is None or b is None:
-        return np.zeros((len(past), len(items)), np.float32)
-    out: np.ndarray = a @ b.T
+def _text_block(
+    rows: np.ndarray | None, mine: np.ndarray | None, n_past: int, n: int
+) -> np.ndarray:
+    """Text cosine of each past item (rows) to each candidate (columns); 0 without text."""
+    if rows is None or mine is None:
+        return np.zeros((n_past, n), np.float32)
+    out: np.ndarray = rows @ mine.T
     return out
 
 
-def _mean_text(ctx: RankingContext, past: np.ndarray, items: np.ndarray) -> np.ndarray:
-    rows, mine = ctx.text_rows(past), ctx.text_rows(items)
+def _mean_text(rows: np.ndarray | None, mine: np.ndarray | None, n: int) -> np.ndarray:
+    """Each candidate's cosine to the mean of the past items' text vectors."""
     if rows is None or mine is None:
-        return np.full(len(items), np.nan, np.float32)
+        return np.full(n, np.nan, np.float32)
     mean = rows.sum(axis=0)
     norm = float(np.linalg.norm(mean))
     if norm == 0:
-        return np.full(len(items), np.nan, np.float32)
+        return np.full(n, np.nan, np.float32)
     out: np.ndarray = (mine @ (mean / norm)).astype(np.float32)
     return out
