@@ -16,7 +16,8 @@ and concurrency:
 - ``recommendations``: ``GET /v1/users/{id}/recommendations?k=10``, random known shoppers,
   computed online (history read from the store, candidates from every model, blended);
 - ``similar``: ``GET /v1/items/{id}/similar?k=10``, random items;
-- ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids).
+- ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids; deleted
+  from the store after the run, so a re-run over the same ``--workdir`` measures the same shop).
 
 ``--text random`` gives the content model seeded random unit vectors instead of encoding
 every item's text (quick, but unlike text: an HNSW search over random vectors is slower and
@@ -35,6 +36,7 @@ import os
 import random
 import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -247,6 +249,17 @@ def lua_events(users: list[str], items: list[str], batch: int) -> str:
     )
 
 
+def forget_posted_events(workdir: Path) -> int:
+    """Delete the events the ``events`` load posted (ids ``b<time>-...``; the shop's own are
+    ``e...``), so a later run over the same ``--workdir`` measures the same shop: otherwise
+    every sampled shopper would carry a few hundred more events into the next run."""
+    with sqlite3.connect(workdir / "shop.sqlite") as db:
+        deleted = db.execute("DELETE FROM events WHERE event_id GLOB 'b[0-9]*-*'").rowcount
+    if deleted:
+        log(f"deleted the {deleted} events the load test posted")
+    return int(deleted)
+
+
 def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) -> dict[str, Any]:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -446,6 +459,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        forget_posted_events(workdir)
     facts |= {
         "machine": machine_summary(),
         "wrk": subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1],
