@@ -36,7 +36,7 @@ def _texts(description: str) -> Any:
     # A plain array (not "array or null"): a query string has no null, and a fuzzer that
     # reads "or null" sends a lone value it then takes for a violation. The default is given
     # with "=", not as a default_factory: pydantic inspects a factory's signature on every
-    # request (1.4 ms for the three filters of an answer).
+    # request (170 µs each, 0.5 ms for the three filters of an answer).
     return Query(description=description)
 
 
