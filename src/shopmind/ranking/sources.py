@@ -73,7 +73,7 @@ class Sources:
         similar: dict[int, float] = {}
         for name, n in self.per_source.items():
             if name == TRENDING:
-                proposals[name] = _best_trending(ctx, n, allowed)
+                proposals[name] = first_allowed(ctx.items.trending_order, n, allowed)
                 continue
             if name == SIMILAR:
                 proposals[name], similar = _similar(slate, ctx, n, allowed)
@@ -92,7 +92,7 @@ class Sources:
         slate.items = union.astype(np.int64)
         for name, proposed in proposals.items():
             if name == TRENDING:
-                score = trending_score(ctx)[union]
+                score = ctx.items.trending_score[union]
             elif name == SIMILAR:
                 score = np.array([similar.get(int(i), np.nan) for i in union], np.float32)
             elif name in full:
@@ -118,16 +118,6 @@ def _similar(
     keep = ids[0] >= 0
     chosen = ids[0][keep].astype(np.int64)
     return chosen, dict(zip(chosen.tolist(), scores[0][keep].tolist(), strict=True))
-
-
-def trending_score(ctx: RankingContext) -> np.ndarray:
-    """Distinct shoppers of the snapshot's last days, popularity breaking ties."""
-    return ctx.items.trending_score
-
-
-def _best_trending(ctx: RankingContext, n: int, allowed: np.ndarray) -> np.ndarray:
-    """The ``n`` most trending allowed items, best first (ties to the lower index)."""
-    return first_allowed(ctx.items.trending_order, n, allowed)
 
 
 def _padded(scores: np.ndarray, n: int) -> np.ndarray:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 
 from shopmind.data.idmap import IdMap
-from shopmind.models.base import top_k
+from shopmind.models.base import first_allowed
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.rules import CompiledRules
 from shopmind.ranking.slate import Slate, SourceColumn
-from shopmind.ranking.sources import TRENDING, trending_score
+from shopmind.ranking.sources import TRENDING
 
 #: Candidates the trace names one by one when a stage drops many (the rest are counted).
 TRACE_LIMIT = 200
@@ -229,13 +229,11 @@ def cut(slate: Slate, k: int) -> None:
 def fallback(slate: Slate, ctx: RankingContext) -> None:
     """A shopper with no usable history gets trending items among the allowed."""
     assert slate.allowed is not None
-    k = slate.request.k
-    score = np.where(slate.allowed, trending_score(ctx), -np.inf).astype(np.float32)
-    ids, _ = top_k(score[None, :], k)
-    chosen = ids[0][ids[0] >= 0]
-    slate.items = chosen.astype(np.int64)
-    slate.score = score[chosen]
+    chosen = first_allowed(ctx.items.trending_order, slate.request.k, slate.allowed)
+    score = ctx.items.trending_score[chosen]
+    slate.items = chosen
+    slate.score = score
     slate.served = np.arange(len(chosen), dtype=np.int64)
     slate.order = slate.served.copy()
     slate.fallback = TRENDING
-    slate.sources = {TRENDING: SourceColumn(score[chosen], np.arange(len(chosen), dtype=np.int32))}
+    slate.sources = {TRENDING: SourceColumn(score.copy(), np.arange(len(chosen), dtype=np.int32))}
