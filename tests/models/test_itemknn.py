@@ -158,3 +158,46 @@ def test_recency_decay_weights_recent_items(dataset: Dataset) -> None:
     sim = plain.similarity.toarray()  # type: ignore[attr-defined]
     np.testing.assert_allclose(scores, np.exp(-1.0) * sim[old] + sim[new], rtol=1e-5)
     np.testing.assert_allclose(mixed, sim[old] + sim[new], rtol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"recency_decay": 0.3}, {"binary_history": False}, {"binary_history": False, "recency_decay": 0.2}],
+)
+def test_one_request_scores_what_the_batch_scores_to_the_bit(
+    dataset: Dataset, options: dict[str, Any]
+) -> None:
+    # A request (one row) takes a numpy path; validation (many rows) scipy's product. The
+    # served ranking is the validated one only if both give the same floats.
+    model = make_model("itemknn", neighbors=15, **options).fit(dataset)
+    rng = np.random.default_rng(4)
+    rows = [rng.integers(0, dataset.n_items, size=int(n)).tolist() for n in (1, 3, 8, 20)]
+    rows.append(rows[1] + rows[1])  # repeated items
+    weights = [rng.choice([1.0, 2.0, 0.0, 5.0], size=len(r)).tolist() for r in rows]
+    batch = Histories.from_lists(rows, weights=weights)
+    whole = model.score(batch)
+    items = np.array([0, 3, 5, 7, 11, dataset.n_items - 1], dtype=np.int64)
+    for r in range(len(rows)):
+        one = batch.take([r])
+        np.testing.assert_array_equal(model.score(one)[0], whole[r])
+        np.testing.assert_array_equal(model.score(one, items=items)[0], whole[r][items])
+        got = model.candidates(one, 10)
+        assert got is not None
+        best = np.lexsort((np.arange(dataset.n_items), -whole[r]))[:10]
+        best = best[whole[r][best] > 0]
+        assert got[0][: len(best)].tolist() == best.tolist()
+
+
+def test_one_row_is_the_matrix_row() -> None:
+    rng = np.random.default_rng(5)
+    items = rng.integers(-1, 30, size=40).tolist()  # -1: an item the catalogue lacks
+    weights = rng.choice([1.0, 0.0, -1.0, 3.0], size=40).tolist()
+    history = Histories.from_lists([items], weights=[weights])
+    for binary in (True, False):
+        for decay in (0.0, 0.25):
+            cols, values = history.one_row(binary=binary, recency_decay=decay)
+            row = history.matrix(30, binary=binary, recency_decay=decay)
+            assert cols.tolist() == sorted(set(row.indices.tolist()))
+            dense = np.zeros(30, np.float32)
+            dense[cols] = values
+            np.testing.assert_allclose(dense, row.toarray()[0], rtol=1e-6)

@@ -105,6 +105,32 @@ class Histories:
         m.eliminate_zeros()
         return m
 
+    def one_row(
+        self, *, binary: bool = False, recency_decay: float = 0.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The only row of a one-row history as :meth:`matrix` holds it, without scipy: its
+        columns (ascending) and float32 values, zeros dropped. A request's history is one
+        row, and building a sparse matrix for it cost more than the product it fed."""
+        assert len(self) == 1, "one_row is for a one-row history"
+        known = np.flatnonzero(self.items >= 0)
+        cols = self.items[known]
+        decay = np.ones(len(known))
+        if recency_decay > 0:
+            decay = np.exp(-recency_decay * (len(self.items) - 1 - known))
+        if binary:
+            values = np.where(self.weights[known] > 0, decay, 0.0)
+            order = np.lexsort((-values, cols))  # per item, its largest value first
+            first = np.ones(len(order), dtype=bool)
+            first[1:] = cols[order][1:] != cols[order][:-1]
+            cols, values = cols[order[first]], values[order[first]].astype(np.float32)
+        else:
+            each = (self.weights[known].astype(np.float64) * decay).astype(np.float32)
+            cols, where = np.unique(cols, return_inverse=True)
+            values = np.zeros(len(cols), np.float32)
+            np.add.at(values, where, each)  # repeated items summed, as the matrix sums them
+        keep = values != 0
+        return cols[keep], values[keep]
+
     @classmethod
     def from_lists(
         cls,

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import scipy.sparse as sp
 from pydantic import Field
 
 from shopmind.data.dataset import Dataset
@@ -164,8 +165,14 @@ class ContentRecommender(Recommender):
     def _compute_queries(self, histories: Histories) -> np.ndarray:
         cfg = self.config
         histories = histories.last(cfg.history)
-        weights = histories.matrix(self.n_items, binary=True, recency_decay=cfg.recency_decay)
-        weights = weights.tocsr()
+        if len(histories) == 1:  # a request: its row without building a sparse history
+            cols, values = histories.one_row(binary=True, recency_decay=cfg.recency_decay)
+            weights = sp.csr_matrix(
+                (values, cols, np.array([0, len(cols)])), shape=(1, self.n_items)
+            )
+        else:
+            weights = histories.matrix(self.n_items, binary=True, recency_decay=cfg.recency_decay)
+            weights = weights.tocsr()
         profile = _normalise(np.asarray(weights @ self.item_vectors, dtype=np.float32))
         k_max = cfg.interests
         if k_max <= 1:

@@ -89,6 +89,8 @@ class ItemKNN(Recommender):
         """history @ similarity, kept sparse: only the history items' neighbours score > 0."""
 
         def product() -> sp.csr_matrix:
+            if len(histories) == 1:
+                return self._row_product(histories)
             h = histories.matrix(
                 self.n_items,
                 binary=self.config.binary_history,
@@ -98,8 +100,37 @@ class ItemKNN(Recommender):
 
         return self._remembered(histories, product)
 
+    def _row_product(self, histories: Histories) -> sp.csr_matrix:
+        """history @ similarity for a one-row history (a request), in numpy: the history
+        items' similarity rows, weighted and summed in the order scipy's product sums them
+        (so the scores are the same to the bit), without building a sparse history."""
+        cols, values = histories.one_row(
+            binary=self.config.binary_history, recency_decay=self.config.recency_decay
+        )
+        s = self.similarity
+        starts, counts = s.indptr[cols], np.diff(s.indptr)[cols]
+        total = int(counts.sum())
+        offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+        at = np.arange(total, dtype=np.int64) + offsets
+        neighbours, where = np.unique(s.indices[at], return_inverse=True)
+        sums = np.zeros(len(neighbours), np.float32)
+        np.add.at(sums, where, s.data[at] * np.repeat(values, counts))
+        indptr = np.array([0, len(neighbours)], dtype=np.int64)
+        return sp.csr_matrix((sums, neighbours, indptr), shape=(1, self.n_items))
+
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:
-        return np.asarray(self._sparse_scores(histories)[:, items].toarray(), dtype=np.float32)
+        scores = self._sparse_scores(histories)
+        if scores.shape[0] != 1:
+            return np.asarray(scores[:, items].toarray(), dtype=np.float32)
+        # One row: look the items up among its sorted columns (scipy's column indexing
+        # walks the whole column space for every call).
+        cols, vals = scores.indices, scores.data
+        out = np.zeros((1, len(items)), np.float32)
+        if len(cols):
+            at = np.minimum(np.searchsorted(cols, items), len(cols) - 1)
+            hit = cols[at] == items
+            out[0, hit] = vals[at[hit]]
+        return out
 
     def _candidates(
         self, histories: Histories, n: int, allowed: np.ndarray | None

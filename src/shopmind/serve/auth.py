@@ -60,7 +60,7 @@ class _Needs:
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
 
-    def __call__(
+    async def __call__(
         self, request: Request, key: Annotated[str | None, Depends(_api_key)] = None
     ) -> None:
         settings: ServeSettings = request.app.state.settings

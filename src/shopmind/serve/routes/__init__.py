@@ -39,14 +39,14 @@ BODY: dict[int | str, dict[str, Any]] = {
 }
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
     service: Service | None = request.app.state.service
     if service is None:  # only outside the lifespan
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the service is starting")
     return service
 
 
-def get_engine(service: Annotated[Service, Depends(get_service)]) -> Engine:
+async def get_engine(service: Annotated[Service, Depends(get_service)]) -> Engine:
     """The engine current when the request started; it serves the whole request."""
     return service.require_engine()
 

@@ -40,7 +40,7 @@ def _texts(description: str) -> Any:
     return Query(description=description)
 
 
-def item_filter(
+async def item_filter(
     category: Annotated[
         list[str], _texts("Keep items with this at any level of their category path ('A > B': B)")
     ] = [],  # noqa: B006 (never mutated; FastAPI hands each request its own list)
