@@ -448,7 +448,8 @@ def test_export_user_prints_the_apis_export(url: str, tmp_path: Path) -> None:
         for shopper in ("u00003", "u00004"):
             from_api = api.get(f"/v1/users/{shopper}/export").json()
             assert exported(url, shopper) == from_api
-    assert set(from_api) == {"user_id", "user", "events"}
+    assert set(from_api) == {"user_id", "user", "events", "profile"}
+    assert from_api["profile"] is None  # no bundle yet to read one against
     assert set(from_api["user"]) == {"user_id", "attributes", "created_at"}
     assert {"event_id", "user_id", "item_id", "type", "timestamp"} <= set(from_api["events"][0])
 
@@ -492,3 +493,33 @@ def test_serve_hands_the_store_to_its_workers_under_the_one_name(
     assert seen["env"]["SHOPMIND_STORE"] == url
     assert "SHOPMIND_STORE_URL" not in seen["env"]
     assert seen["env"]["SHOPMIND_HOME"] == str((tmp_path / "h").resolve())
+
+
+def test_profile_prints_what_the_api_answers(url: str, tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from shopmind.serve.app import create_app
+    from shopmind.serve.settings import ServeSettings
+
+    generate_small(url)
+    home = tmp_path / "home"
+    assert (
+        "no bundle is active"
+        in run("profile", "u00003", "--store", url, "--home", home, code=2).stderr
+    )
+    run("train", "--store", url, "--home", home, "--models", "pop,content", "--no-validate")
+    printed = json.loads(run("profile", "u00003", "--store", url, "--home", home).stdout)
+    with TestClient(create_app(ServeSettings(store=url, home=home))) as api:
+        answered = api.get("/v1/users/u00003/profile").json()
+    assert printed["categories"] == answered["categories"]
+    assert printed["activity"] == answered["activity"]
+    assert printed["activity"]["events"]
+    missing = run("profile", "nobody", "--store", url, "--home", home, code=1)
+    assert "nothing is stored about 'nobody'" in missing.stderr
+    with_vectors = json.loads(
+        run("profile", "u00003", "--store", url, "--home", home, "--vectors").stdout
+    )
+    assert with_vectors["interests"]  # the content model's texts give interests
+    norms = [sum(x * x for x in i["vector"]) ** 0.5 for i in with_vectors["interests"]]
+    assert norms and all(abs(n - 1.0) < 1e-3 for n in norms)  # unit vectors
+    assert all("vector" not in i for i in printed["interests"])

@@ -162,7 +162,12 @@ def test_recency_decay_weights_recent_items(dataset: Dataset) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"recency_decay": 0.3}, {"binary_history": False}, {"binary_history": False, "recency_decay": 0.2}],
+    [
+        {},
+        {"recency_decay": 0.3},
+        {"binary_history": False},
+        {"binary_history": False, "recency_decay": 0.2},
+    ],
 )
 def test_one_request_scores_what_the_batch_scores_to_the_bit(
     dataset: Dataset, options: dict[str, Any]

@@ -4,6 +4,7 @@
 - :mod:`.evaluate`: evaluate
 - :mod:`.service`: train, bundles, serve
 - :mod:`.demo`: demo
+- :mod:`.answers`: profile
 
 This module holds the app, its consoles and what the commands share: the ``--store`` and
 ``--home`` options and the checks of options made before any work starts. Commands print
@@ -169,6 +170,6 @@ def run() -> None:  # pragma: no cover - console entry for `python -m shopmind`
 
 
 # The commands register themselves on `app` when their modules are imported.
-from shopmind.cli import data, demo, evaluate, service  # noqa: E402
+from shopmind.cli import answers, data, demo, evaluate, service  # noqa: E402
 
-__all__ = ["app", "data", "demo", "evaluate", "service"]
+__all__ = ["answers", "app", "data", "demo", "evaluate", "service"]

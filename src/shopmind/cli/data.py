@@ -93,9 +93,17 @@ def stats(store: StoreOpt = None, home: HomeOpt = None) -> None:
 
 @app.command("export-user")
 def export_user(user_id: str, store: StoreOpt = None, home: HomeOpt = None) -> None:
-    """Print, as JSON, everything the Store holds about a shopper (as the API's export)."""
+    """Print, as JSON, everything the Store holds about a shopper and the profile made of it
+    (as the API's export; the profile is null before the first bundle)."""
+    from shopmind.bundle import BundleStore
+    from shopmind.engine import Engine
+
     with using_home(home), open_store(store) as db:
-        cli.console.print_json(json.dumps(db.export_user(user_id)))
+        data = db.export_user(user_id)
+        bundle = BundleStore(home_folder()).active()
+        found = None if bundle is None else Engine.load(bundle, db).profile(user_id)
+        data["profile"] = None if found is None else found.model_dump(mode="json")
+        cli.console.print_json(json.dumps(data))
 
 
 @app.command("delete-user")

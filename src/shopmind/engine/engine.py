@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import time
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,9 +26,10 @@ from shopmind.data.filters import ItemFilter
 from shopmind.data.histories import DEFAULT_EVENT_WEIGHTS, Histories
 from shopmind.data.idmap import IdMap
 from shopmind.engine.catalogue import LiveCatalogue
-from shopmind.engine.history import HISTORY_LIMIT, read_history
+from shopmind.engine.history import HISTORY_LIMIT, read_events, read_history
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
+from shopmind.profiles import Profile, ProfileConfig, build_profile, shop_time
 from shopmind.ranking import explain as explaining
 from shopmind.ranking.context import RankingContext, build_context
 from shopmind.ranking.features import feature_names
@@ -45,6 +47,9 @@ log = logging.getLogger(__name__)
 Exclude = Literal["purchased", "seen", "none"]
 #: A source is named on an item when it gave at least this share of the leading source's.
 SOURCE_SHARE = 0.25
+#: A shop whose newest trained-on event is at most this many days old is live: its profiles
+#: are measured at the wall clock's now; an older (imported) history at its own last day.
+LIVE_DAYS = 30.0
 #: Similar items' candidates proposed per request.
 SIMILAR_CANDIDATES = 100
 
@@ -145,6 +150,7 @@ class Engine:
             (SIMILAR,),
         )
         self._context: tuple[object, RankingContext] | None = None
+        self.profile_config = ProfileConfig()
 
     @classmethod
     def load(
@@ -277,6 +283,28 @@ class Engine:
         with self._slots, self._lock.read():
             slate = self.recommendations.run(request, self.context(), self.items)
         return self._answer(slate)
+
+    def profile(self, user_id: str, config: ProfileConfig | None = None) -> Profile:
+        """The shopper's profile from their events in the Store now (so it is current after
+        every event), read against this bundle's catalogue."""
+        cfg = config or self.profile_config
+        events = read_events(self.store, user_id, self.items, cfg.max_events)
+        newest = float(events.timestamp.max()) if len(events) else None
+        with self._lock.read():
+            ctx = self.context()
+            arrays = ctx.items
+            as_of = shop_time(arrays.now_ms, newest, time.time() * 1000, LIVE_DAYS)
+            return build_profile(
+                user_id,
+                events,
+                arrays.profile_items,
+                as_of_ms=as_of,
+                item_id=self.items.id,
+                text=ctx.text,
+                has_text=ctx.has_text,
+                config=cfg,
+                bundle=self.version,
+            )
 
     def similar_items(self, item_id: str, k: int = 10, filters: ItemFilter | None = None) -> Answer:
         """Items like this one (text and co-interaction), after the filters and rules."""

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shopmind.catalog.schema import event_types
+from shopmind.catalog.schema import event_types, to_millis
 from shopmind.data.histories import Histories, event_weight
 from shopmind.data.idmap import IdMap
+from shopmind.profiles import ShopperEvents
 
 if TYPE_CHECKING:
     from shopmind.catalog.store import Store
@@ -31,3 +32,16 @@ def read_history(
         weights=[[event_weight(e[1], e[2]) for e in kept]],
     )
     return histories, tuple(e[1] for e in kept), len(events)
+
+
+def read_events(store: Store, user_id: str, ids: IdMap, limit: int) -> ShopperEvents:
+    """The shopper's newest ``limit`` events of every type (searches too), oldest first, for
+    a profile; an item the catalogue does not know is index -1."""
+    events = store.user_events(user_id, limit)
+    index = ids.indices(e.item_id for e in events)
+    return ShopperEvents.of(
+        [
+            (int(i), e.type, e.value, to_millis(e.timestamp))
+            for e, i in zip(events, index.tolist(), strict=True)
+        ]
+    )

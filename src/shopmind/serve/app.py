@@ -79,9 +79,18 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     app.state.service = None
     app.state.engine = None
 
-    from shopmind.serve.routes import bundles, catalogue, events, explain, recommend, rules, system
+    from shopmind.serve.routes import (
+        bundles,
+        catalogue,
+        events,
+        explain,
+        profiles,
+        recommend,
+        rules,
+        system,
+    )
 
-    for module in (system, catalogue, events, recommend, explain, rules, bundles):
+    for module in (system, catalogue, events, recommend, explain, profiles, rules, bundles):
         document_scopes(module.router)
         app.include_router(module.router)
     try:

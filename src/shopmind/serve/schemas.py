@@ -8,6 +8,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StrictBool
 
 from shopmind.catalog.bounds import MAX_ID_LENGTH, MAX_PRICE, MAX_VALUE
 from shopmind.catalog.schema import AttributeValue, event_types, not_a_boolean
+from shopmind.profiles import Profile
 
 
 def _not_a_boolean(value: Any) -> Any:
@@ -173,6 +174,8 @@ class UserExport(BaseModel):
     user_id: str
     user: dict[str, Any] | None
     events: list[EventRecord]
+    #: The profile read from those events (null when no bundle is served yet).
+    profile: Profile | None = None
 
 
 class ExplanationOut(BaseModel):

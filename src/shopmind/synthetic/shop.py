@@ -42,6 +42,8 @@ class PlantedTruth(BaseModel):
     segment_price_band: list[str]
     user_segment: dict[str, int]
     user_price_band: dict[str, str]
+    #: Each shopper's own strongest department (the largest planted share of their views).
+    user_department: dict[str, str]
     #: Leaf path pairs (a, b) in different departments: buying in a makes b likely next.
     complementary_leaves: list[tuple[tuple[str, ...], tuple[str, ...]]]
     #: Item pairs (a, b): after buying a, a shopper views b with ``complement_rate``.
@@ -140,6 +142,12 @@ def _expected_item_share(
     return share
 
 
+def _top_departments(shoppers: Shoppers) -> list[str]:
+    leaf_department = np.array([vocab.DEPARTMENTS.index(leaf.department) for leaf in vocab.LEAVES])
+    by_department = shoppers.leaf_share @ np.eye(len(vocab.DEPARTMENTS))[leaf_department]
+    return [vocab.DEPARTMENTS[d] for d in np.argmax(by_department, axis=1).tolist()]
+
+
 def _truth(config: SyntheticConfig, catalogue: Catalogue, shoppers: Shoppers) -> PlantedTruth:
     personas = vocab.PERSONAS[: config.n_segments]
     ids = catalogue.ids.tolist()
@@ -159,6 +167,7 @@ def _truth(config: SyntheticConfig, catalogue: Catalogue, shoppers: Shoppers) ->
         user_price_band={
             u: vocab.PRICE_BANDS[b] for u, b in zip(user_ids, shoppers.band.tolist(), strict=True)
         },
+        user_department=dict(zip(user_ids, _top_departments(shoppers), strict=True)),
         complementary_leaves=[
             (vocab.LEAVES[vocab.LEAF_INDEX[a]].path, vocab.LEAVES[vocab.LEAF_INDEX[b]].path)
             for a, b in vocab.COMPLEMENTARY_LEAVES

@@ -66,7 +66,7 @@ def user_events(
 ) -> EventsPage:
     """The shopper's most recent events, newest first (404 when nothing is stored about them)."""
     events = service.store.user_events(user_id, limit=limit)[::-1]
-    if not events and not _known(service, user_id):
+    if not events and not known_shopper(service, user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
     names = reads.titles(service.store, {e.item_id for e in events if e.item_id})
     return EventsPage(
@@ -76,10 +76,13 @@ def user_events(
 
 @router.get("/users/{user_id}/export", dependencies=[AdminAccess], responses=_NO_SHOPPER)
 def export_user(user_id: PathId, service: ServiceDep) -> UserExport:
-    """Everything stored about a shopper (404 when nothing is)."""
+    """Everything stored about a shopper, and the profile made of it (null before the first
+    bundle); 404 when nothing is stored."""
     data = service.store.export_user(user_id)
-    if data["user"] is None and not data["events"] and not _known(service, user_id):
+    if data["user"] is None and not data["events"] and not known_shopper(service, user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
+    engine = service.engine  # the profile, when a bundle is served to read it against
+    data["profile"] = None if engine is None else engine.profile(user_id)
     return UserExport.model_validate(data)
 
 
@@ -95,7 +98,7 @@ def delete_user(user_id: PathId, service: ServiceDep) -> Deleted:
     return Deleted(deleted=existed or removed > 0, events=removed)
 
 
-def _known(service: ServiceDep, user_id: str) -> bool:
+def known_shopper(service: ServiceDep, user_id: str) -> bool:
     """Whether anything is stored about a shopper (rows that read as bad included)."""
     store = service.store
     return reads.user_exists(store, user_id) or reads.user_event_count(store, user_id) > 0

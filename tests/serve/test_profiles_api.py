@@ -1,0 +1,80 @@
+"""GET /v1/users/{id}/profile: the portrait of a shopper, current after every event."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+Shop = Any  # tests/serve/conftest.py's Shop (conftest modules are not imported by name)
+
+
+def _shopper_with_history(api: TestClient, shop: Shop) -> str:
+    for n in range(60):
+        user = f"u{n:05d}"
+        events = api.get(f"/v1/users/{user}/events", params={"limit": 1000}).json()["events"]
+        if len(events) >= 20:
+            return user
+    raise AssertionError("no shopper with 20 events in the test shop")
+
+
+def test_a_profile_is_made_of_the_shoppers_stored_events(api: TestClient, own_shop: Shop) -> None:
+    user = _shopper_with_history(api, own_shop)
+    events = api.get(f"/v1/users/{user}/events", params={"limit": 1000}).json()["events"]
+    answer = api.get(f"/v1/users/{user}/profile")
+    assert answer.status_code == 200
+    profile = answer.json()
+    assert profile["user_id"] == user and profile["bundle"] == own_shop.bundle
+    assert profile["activity"]["events"] == dict(Counter(e["type"] for e in events))
+    top = profile["categories"][0]
+    assert top["level"] == 1
+    assert abs(sum(a["share"] for a in top["affinities"]) - 1.0) < 1e-4
+    first = top["affinities"][0]
+    assert first["because"].startswith(f"{first['name']}: ")
+    assert sum(first["evidence"]["counts"].values()) >= 1
+    # The content model's texts give interests with readable tags; the vectors stay out.
+    assert profile["interests"] and all(i["tags"] for i in profile["interests"])
+    assert "vector" not in profile["interests"][0]
+    assert profile["price"]["band"] in {"budget", "mid", "premium"}
+    assert profile["activity"]["lifecycle"] in {"new", "active", "at_risk", "lapsed"}
+
+
+def test_the_next_event_shows_in_the_next_profile(api: TestClient) -> None:
+    items = api.get("/v1/items", params={"limit": 200}).json()["items"]
+    item = next(i for i in items if i["category"])
+    before = api.get("/v1/users/u00001/profile").json()
+    root = item["category"][0]
+    old = next((a for a in before["categories"][0]["affinities"] if a["name"] == root), None)
+    rows = [
+        {"event_id": f"p-{n}", "user_id": "u00001", "item_id": item["item_id"], "type": "purchase",
+         "timestamp": "2024-04-29T10:00:00Z"}
+        for n in range(3)
+    ]  # fmt: skip
+    assert api.post("/v1/events", json={"events": rows}).status_code == 200
+    after = api.get("/v1/users/u00001/profile").json()
+    new = next(a for a in after["categories"][0]["affinities"] if a["name"] == root)
+    bought = (old or {"evidence": {"counts": {}}})["evidence"]["counts"].get("purchase", 0)
+    assert new["evidence"]["counts"]["purchase"] == bought + 3
+    assert after["activity"]["purchases"] == before["activity"]["purchases"] + 3
+
+
+def test_a_new_shopper_gets_a_profile_from_one_event_and_an_unknown_one_a_404(
+    api: TestClient,
+) -> None:
+    missing = api.get("/v1/users/nobody-at-all/profile")
+    assert missing.status_code == 404 and "nobody-at-all" in missing.json()["detail"]
+    event = {"event_id": "first", "user_id": "newcomer", "item_id": "i00002", "type": "view"}
+    assert api.post("/v1/events", json={"events": [event]}).status_code == 200
+    profile = api.get("/v1/users/newcomer/profile").json()
+    assert profile["activity"]["events"] == {"view": 1}
+    assert profile["activity"]["sessions"] == 1
+
+
+def test_export_holds_the_profile_and_deletion_removes_it(api: TestClient) -> None:
+    exported = api.get("/v1/users/u00002/export").json()
+    profile = api.get("/v1/users/u00002/profile").json()
+    assert exported["profile"]["activity"] == profile["activity"]
+    assert exported["profile"]["categories"] == profile["categories"]
+    assert api.delete("/v1/users/u00002").status_code == 200
+    assert api.get("/v1/users/u00002/profile").status_code == 404
