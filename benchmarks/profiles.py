@@ -27,11 +27,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.metrics import adjusted_rand_score
 
 from machine import machine_summary
 from shopmind.data.dataset import ItemSide
 from shopmind.evaluation.report import write_json
 from shopmind.profiles import ProfileItems, build_profiles
+from shopmind.profiles.segments import find_segments
 from shopmind.synthetic import SyntheticConfig, generate
 
 RESULTS = Path(__file__).parent / "results"
@@ -53,7 +55,15 @@ def quality(config: SyntheticConfig) -> dict[str, Any]:
         as_of_ms=float(ev["timestamp_ms"].max()),
     )  # fmt: skip
     seconds = time.perf_counter() - start
+    start = time.perf_counter()
+    model, members = find_segments(profiles)
+    segment_seconds = time.perf_counter() - start
     truth = shop.truth
+    label = {u: s for s, users in members.items() for u in users}
+    segmented = sorted(label)
+    ari = adjusted_rand_score(
+        [truth.user_segment[u] for u in segmented], [label[u] for u in segmented]
+    )
     users, counts = np.unique(ev["user_id"][item >= 0], return_counts=True)
     active = [u for u, n in zip(users.tolist(), counts.tolist(), strict=True) if n >= 5]
     found = float(
@@ -84,6 +94,17 @@ def quality(config: SyntheticConfig) -> dict[str, Any]:
             "found": round(found, 4),
             "commonest_department_guess": round(guess, 4),
             "by_item_events": by_events,
+        },
+        "segments": {
+            "seconds": round(segment_seconds, 2),
+            "planted": len(truth.segment_names),
+            "chosen_k": model.chosen_k,
+            "silhouette": model.scores,
+            "adjusted_rand_index": round(float(ari), 4),
+            "found": [
+                {"id": s.id, "name": s.name, "size": s.size, "description": s.description}
+                for s in model.segments
+            ],
         },
         "price_band": {
             "shoppers": len(banded),
@@ -159,6 +180,20 @@ def markdown(result: dict[str, Any]) -> str:
         f"{d['found']:.3f} | {d['commonest_department_guess']:.3f} |",
         f"| price band = the planted one | {b['shoppers']} | {b['found']:.3f} | "
         f"{b['commonest_band_guess']:.3f} |",
+        "",
+        f"Segments: {q['segments']['planted']} planted; k-means on the profiles' top-level "
+        f"category shares and price position, k = 2..10, the best silhouette chose "
+        f"**k = {q['segments']['chosen_k']}** "
+        f"({', '.join(f'{k}: {v:.3f}' for k, v in q['segments']['silhouette'].items())}); "
+        f"adjusted Rand index against the planted segments **"
+        f"{q['segments']['adjusted_rand_index']:.3f}**; {q['segments']['seconds']} s.",
+        "",
+        "| segment | shoppers | description (made from its members' profiles) |",
+        "| --- | ---: | --- |",
+        *[
+            f"| {s['id']}: {s['name']} | {s['size']} | {s['description']} |"
+            for s in q["segments"]["found"]
+        ],
         "",
         "The top department found, by the shopper's item events:",
         "",

@@ -523,3 +523,8 @@ def test_profile_prints_what_the_api_answers(url: str, tmp_path: Path) -> None:
     norms = [sum(x * x for x in i["vector"]) ** 0.5 for i in with_vectors["interests"]]
     assert norms and all(abs(n - 1.0) < 1e-3 for n in norms)  # unit vectors
     assert all("vector" not in i for i in printed["interests"])
+    listed = json.loads(run("segments", "--home", home, "--json").stdout)
+    assert listed["chosen_k"] == len(listed["segments"]) >= 1
+    assert printed["segment"]["id"] in {s["id"] for s in listed["segments"]}
+    table = run("segments", "--home", home).stdout
+    assert listed["segments"][0]["id"] in table and "silhouette" in table

@@ -17,12 +17,13 @@ from shopmind.profiles import (
     ProfileItems,
     ShopperEvents,
     build_profile,
-    build_profiles,
     shop_time,
 )
 from shopmind.profiles.items import leaf_percentiles
 from shopmind.profiles.profile import LifecycleRules
-from shopmind.synthetic import SyntheticConfig, SyntheticShop, generate
+from shopmind.synthetic import SyntheticShop
+
+Profiled = tuple[dict[str, Profile], dict[str, int]]
 
 NOW = datetime(2025, 5, 3, 12, tzinfo=UTC).timestamp() * 1000
 HOUR = 3_600_000
@@ -199,27 +200,10 @@ def test_the_profile_time_is_now_for_a_live_shop_and_the_shops_last_day_for_an_o
 # --- the synthetic shop's planted truth ---------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def synthetic() -> SyntheticShop:
-    return generate(SyntheticConfig(seed=3, n_items=1_500, n_users=1_200, n_events=60_000))
-
-
-def shop_profiles(shop: SyntheticShop) -> tuple[dict[str, Profile], dict[str, int]]:
-    """Every shopper's profile (at the shop's last event) and their item-event count."""
-    items = ProfileItems.build(ItemSide.from_items(shop.items))
-    index = {item.id: i for i, item in enumerate(shop.items)}
-    ev = shop.events
-    item = np.array([index.get(i, -1) if i else -1 for i in ev["item_id"]], np.int64)
-    as_of = float(ev["timestamp_ms"].max())
-    profiles = build_profiles(
-        ev["user_id"], item, ev["type"], ev["value"], ev["timestamp_ms"], items, as_of_ms=as_of
-    )
-    users, counts = np.unique(ev["user_id"][item >= 0], return_counts=True)
-    return profiles, dict(zip(users.tolist(), counts.tolist(), strict=True))
-
-
-def test_the_planted_top_department_and_price_band_are_found(synthetic: SyntheticShop) -> None:
-    profiles, n_events = shop_profiles(synthetic)
+def test_the_planted_top_department_and_price_band_are_found(
+    synthetic: SyntheticShop, profiled: Profiled
+) -> None:
+    profiles, n_events = profiled
     truth = synthetic.truth
     active = [u for u, n in n_events.items() if n >= 5]
     found = np.mean([profiles[u].top_category(1) == truth.user_department[u] for u in active])

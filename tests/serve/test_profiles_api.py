@@ -78,3 +78,23 @@ def test_export_holds_the_profile_and_deletion_removes_it(api: TestClient) -> No
     assert exported["profile"]["categories"] == profile["categories"]
     assert api.delete("/v1/users/u00002").status_code == 200
     assert api.get("/v1/users/u00002/profile").status_code == 404
+
+
+def test_segments_are_listed_paged_and_forget_a_deleted_shopper(api: TestClient) -> None:
+    listing = api.get("/v1/segments").json()
+    assert listing["criterion"] == "silhouette"
+    sizes = [s["size"] for s in listing["segments"]]
+    assert sizes == sorted(sizes, reverse=True) and len(sizes) >= 2
+    first = listing["segments"][0]
+    page = api.get(f"/v1/segments/{first['id']}", params={"limit": 5}).json()
+    assert page["total"] == first["size"] and len(page["members"]) == 5
+    rest = api.get(f"/v1/segments/{first['id']}", params={"limit": 5, "offset": 5}).json()
+    assert not set(rest["members"]) & set(page["members"])
+    member = page["members"][0]
+    # The member's profile falls in that segment now too.
+    assert api.get(f"/v1/users/{member}/profile").json()["segment"]["id"] == first["id"]
+    assert api.delete(f"/v1/users/{member}").status_code == 200
+    after = api.get(f"/v1/segments/{first['id']}", params={"limit": 1000}).json()
+    assert after["total"] == first["size"] - 1 and member not in after["members"]
+    missing = api.get("/v1/segments/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["detail"]

@@ -78,6 +78,11 @@ class Bundle:
         return self.path / "models" / name
 
     @property
+    def segments_folder(self) -> Path | None:
+        folder = self.path / "segments"
+        return folder if folder.exists() else None
+
+    @property
     def similar_folder(self) -> Path | None:
         folder = self.path / "similar"
         return folder if folder.exists() else None
@@ -236,6 +241,8 @@ class BundleWriter:
     similar: Any | None  # SimilarItems
     #: The served scorer (``ranker/``); None: the blend of the manifest's weights.
     scorer: Any | None = None
+    #: The shoppers' segments (``segments/``): (SegmentModel, members by segment), or None.
+    segments: tuple[Any, Any] | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -246,6 +253,9 @@ class BundleWriter:
             self.similar.save(folder / "similar")
         if self.scorer is not None:
             self.scorer.save(folder / "ranker")
+        if self.segments is not None:
+            model, members = self.segments
+            model.save(folder / "segments", members)
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
 
 

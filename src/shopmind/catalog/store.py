@@ -275,6 +275,20 @@ class Store:
         with self._connect() as conn:
             return [row[0] for row in conn.execute(stmt).all()]
 
+    def stored_users(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of these shoppers the Store still holds anything of (a record or events)."""
+        wanted = list(dict.fromkeys(user_ids))
+        found: set[str] = set()
+        with self._connect() as conn:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start : start + 500]
+                found.update(
+                    conn.execute(select(t.users.c.id).where(t.users.c.id.in_(chunk))).scalars()
+                )
+                stmt = select(t.events.c.user_id).distinct().where(t.events.c.user_id.in_(chunk))
+                found.update(conn.execute(stmt).scalars())
+        return found
+
     def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about a user, as JSON-ready data (for access requests): the
         record of :func:`~shopmind.catalog.records.user_export`, as the API answers it."""

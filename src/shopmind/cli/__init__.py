@@ -4,7 +4,7 @@
 - :mod:`.evaluate`: evaluate
 - :mod:`.service`: train, bundles, serve
 - :mod:`.demo`: demo
-- :mod:`.answers`: profile
+- :mod:`.answers`: profile, segments
 
 This module holds the app, its consoles and what the commands share: the ``--store`` and
 ``--home`` options and the checks of options made before any work starts. Commands print

@@ -1,4 +1,4 @@
-"""What the engine answers about one shopper, from the command line: their profile."""
+"""Who the shoppers are, from the command line: a shopper's profile, the shop's segments."""
 
 from __future__ import annotations
 
@@ -39,3 +39,46 @@ def profile(
             for interest, full in zip(data["interests"], found.interests, strict=True):
                 interest["vector"] = full.vector
         cli.console.print_json(json.dumps(data))
+
+
+@app.command()
+def segments(
+    home: HomeOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print them as JSON.")] = False,
+) -> None:
+    """The active bundle's segments, biggest first: name, size, KPIs and description, and
+    how their number was chosen."""
+    from rich.table import Table
+
+    from shopmind.bundle import BundleStore
+    from shopmind.profiles.segments import SegmentModel
+
+    with using_home(home):
+        bundle = BundleStore(home_folder()).active()
+        if bundle is None:
+            raise fail("no bundle is active: run `shopmind train` first")
+        folder = bundle.segments_folder
+        if folder is None:
+            raise fail(f"bundle {bundle.version} holds no segments: train with segments on")
+        model, _ = SegmentModel.load(folder)
+    if as_json:
+        cli.console.print_json(model.model_dump_json())
+        return
+    scores = ", ".join(f"k={k}: {v:.3f}" for k, v in model.scores.items())
+    table = Table(
+        title=f"{model.chosen_k} segments of bundle {bundle.version} (silhouette {scores})"
+    )
+    for column in ("id", "name", "size", "conversion", "avg order", "revenue", "description"):
+        table.add_column(column, no_wrap=column not in ("name", "description"))
+    for s in model.segments:
+        k = s.kpis
+        table.add_row(
+            s.id,
+            s.name,
+            str(s.size),
+            "-" if k.conversion is None else f"{100 * k.conversion:.1f}%",
+            "-" if k.average_order_value is None else f"{k.average_order_value:.2f}",
+            f"{100 * k.revenue_share:.0f}%",
+            s.description,
+        )
+    cli.console.print(table)

@@ -30,6 +30,8 @@ from shopmind.engine.history import HISTORY_LIMIT, read_events, read_history
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
 from shopmind.profiles import Profile, ProfileConfig, build_profile, shop_time
+from shopmind.profiles.profile import SegmentOf
+from shopmind.profiles.segments import SegmentModel
 from shopmind.ranking import explain as explaining
 from shopmind.ranking.context import RankingContext, build_context
 from shopmind.ranking.features import feature_names
@@ -47,9 +49,6 @@ log = logging.getLogger(__name__)
 Exclude = Literal["purchased", "seen", "none"]
 #: A source is named on an item when it gave at least this share of the leading source's.
 SOURCE_SHARE = 0.25
-#: A shop whose newest trained-on event is at most this many days old is live: its profiles
-#: are measured at the wall clock's now; an older (imported) history at its own last day.
-LIVE_DAYS = 30.0
 #: Similar items' candidates proposed per request.
 SIMILAR_CANDIDATES = 100
 
@@ -150,7 +149,13 @@ class Engine:
             (SIMILAR,),
         )
         self._context: tuple[object, RankingContext] | None = None
-        self.profile_config = ProfileConfig()
+        self.profile_config: ProfileConfig = bundle.manifest.config.profiles
+        self.segments: SegmentModel | None = None
+        #: Segment id -> its members at training time (user ids).
+        self.segment_members: dict[str, list[str]] = {}
+        folder = bundle.segments_folder
+        if folder is not None:
+            self.segments, self.segment_members = SegmentModel.load(folder)
 
     @classmethod
     def load(
@@ -293,8 +298,8 @@ class Engine:
         with self._lock.read():
             ctx = self.context()
             arrays = ctx.items
-            as_of = shop_time(arrays.now_ms, newest, time.time() * 1000, LIVE_DAYS)
-            return build_profile(
+            as_of = shop_time(arrays.now_ms, newest, time.time() * 1000)
+            profile = build_profile(
                 user_id,
                 events,
                 arrays.profile_items,
@@ -305,6 +310,10 @@ class Engine:
                 config=cfg,
                 bundle=self.version,
             )
+        found = self.segments.assign(profile) if self.segments is not None else None
+        if found is not None:
+            profile.segment = SegmentOf(id=found.id, name=found.name)
+        return profile
 
     def similar_items(self, item_id: str, k: int = 10, filters: ItemFilter | None = None) -> Answer:
         """Items like this one (text and co-interaction), after the filters and rules."""

@@ -194,6 +194,13 @@ class Interest(BaseModel):
     vector: list[float] = Field(default_factory=list, exclude=True, repr=False)
 
 
+class SegmentOf(BaseModel):
+    """The segment a profile falls in."""
+
+    id: str
+    name: str
+
+
 class Profile(BaseModel):
     """One shopper's portrait at ``as_of``."""
 
@@ -209,8 +216,9 @@ class Profile(BaseModel):
     price: PriceBand
     activity: Activity
     interests: list[Interest]
-    #: The segment the shopper belongs to (None until the shop's segments are built).
-    segment: str | None = None
+    #: The segment whose centroid the profile is nearest now (None: the bundle has none, or
+    #: the shopper no events).
+    segment: SegmentOf | None = None
 
     def top_category(self, level: int = 1) -> str | None:
         """The name of the strongest category at ``level`` (None without one)."""
@@ -551,8 +559,13 @@ def _when(ms: float) -> datetime:
     return datetime.fromtimestamp(ms / 1000.0, tz=UTC)
 
 
+#: A shop whose newest trained-on event is at most this many days old is live: its profiles
+#: are measured at the wall clock's now; an older (imported) history at its own last day.
+LIVE_DAYS = 30.0
+
+
 def shop_time(
-    snapshot_ms: float, shopper_ms: float | None, now_ms: float, live_days: float
+    snapshot_ms: float, shopper_ms: float | None, now_ms: float, live_days: float = LIVE_DAYS
 ) -> float:
     """The time a profile is measured at: now, for a shop whose events are recent (its
     newest snapshot event at most ``live_days`` old); else the shop's own last day (an

@@ -9,6 +9,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shopmind.profiles import ProfileConfig
+from shopmind.profiles.segments import SegmentConfig
+
 #: The models a bundle blends unless told otherwise (``shopmind train``, the demo's bundle,
 #: a retrain), with their parameters: name (see ``shopmind.models.registry``) -> parameters.
 SERVED_MODELS: Mapping[str, Mapping[str, Any]] = MappingProxyType(
@@ -69,6 +72,10 @@ class TrainConfig(BaseModel):
     ks: tuple[int, ...] = METRIC_KS
     #: Bundles kept on disk (the active one is always kept too).
     keep: int = Field(default=5, ge=1)
+    #: How shoppers' profiles are read (the same at training and serving time).
+    profiles: ProfileConfig = Field(default_factory=ProfileConfig)
+    #: How segments are found among the profiles; None: no segments.
+    segments: SegmentConfig | None = Field(default_factory=SegmentConfig)
 
     @classmethod
     def for_models(cls, names: Iterable[str], **settings: Any) -> TrainConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,6 +21,7 @@ from shopmind.bundle import (
 from shopmind.bundle.erasure import erased_in
 from shopmind.bundle.manifest import now_created
 from shopmind.catalog import erasures
+from shopmind.profiles.segments import find_segments, snapshot_profiles
 from shopmind.progress import Steps
 from shopmind.training.config import TrainConfig
 from shopmind.training.fit import fit_bundle
@@ -91,6 +93,11 @@ def _train_once(
         mark = erasures.snapshot_mark(store)
         data = snapshot(store, upto_seq=mark.events_seq)
         fitted = fit_bundle(data, config, steps)
+        segments = None
+        if config.segments is not None:
+            steps.step("profiling the shoppers and finding their segments")
+            profiles = snapshot_profiles(data, config.profiles, time.time() * 1000)
+            segments = find_segments(profiles, config.segments)
         steps.step("writing the bundle")
         stats = data.stats()
         manifest = Manifest(
@@ -106,6 +113,8 @@ def _train_once(
             libraries=library_versions(),
             snapshot=mark,
         )
-        writer = BundleWriter(manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer)
+        writer = BundleWriter(
+            manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer, segments
+        )
         bundle = bundles.write(writer)
     return bundle
