@@ -98,3 +98,45 @@ def test_segments_are_listed_paged_and_forget_a_deleted_shopper(api: TestClient)
     assert after["total"] == first["size"] - 1 and member not in after["members"]
     missing = api.get("/v1/segments/nope")
     assert missing.status_code == 404 and "nope" in missing.json()["detail"]
+
+
+def test_a_rule_segment_is_sized_at_once_listed_paged_and_deleted(api: TestClient) -> None:
+    item = next(
+        i for i in api.get("/v1/items", params={"limit": 50}).json()["items"] if i["category"]
+    )
+    root = item["category"][0]
+    body = {
+        "name": f"{root} buyers",
+        "rules": [{"bought_in": root}, {"lifecycle": ["new", "active", "at_risk", "lapsed"]}],
+    }
+    made = api.post("/v1/segments", json=body)
+    assert made.status_code == 201
+    answer = made.json()
+    segment = answer["segment"]
+    assert segment["id"] == "r1" and segment["kind"] == "rule" and segment["size"] > 0
+    assert answer["total"] == segment["size"] and len(answer["members"]) == min(
+        100, segment["size"]
+    )
+    member = answer["members"][0]
+    events = api.get(f"/v1/users/{member}/events", params={"limit": 1000}).json()["events"]
+    bought = {e["item_id"] for e in events if e["type"] == "purchase"}
+    paths = {
+        i["item_id"]: i["category"]
+        for i in api.get("/v1/items", params={"limit": 1000}).json()["items"]
+    }
+    assert any(paths.get(i, [None])[0] == root for i in bought)
+    listed = api.get("/v1/segments").json()["rules"]
+    assert [(r["id"], r["size"]) for r in listed] == [("r1", segment["size"])]
+    page = api.get("/v1/segments/r1", params={"limit": 3, "offset": 1}).json()
+    assert page["members"] == answer["members"][1:4] and page["segment"]["name"] == body["name"]
+    assert api.delete("/v1/segments/r1").json() == {"deleted": True}
+    assert api.get("/v1/segments/r1").status_code == 404
+
+
+def test_a_bad_rule_is_a_422_naming_the_rule_and_field(api: TestClient) -> None:
+    bad = {"name": "x", "rules": [{"bought_in": "Outdoor"}, {"bought_in": "A", "within_days": -3}]}
+    answer = api.post("/v1/segments", json=bad)
+    assert answer.status_code == 422
+    [error] = answer.json()["detail"]
+    assert error["loc"] == ["body", "rules", 1, "within_days"]
+    assert api.get("/v1/segments").json()["rules"] == []  # nothing half-written

@@ -241,8 +241,9 @@ class BundleWriter:
     similar: Any | None  # SimilarItems
     #: The served scorer (``ranker/``); None: the blend of the manifest's weights.
     scorer: Any | None = None
-    #: The shoppers' segments (``segments/``): (SegmentModel, members by segment), or None.
-    segments: tuple[Any, Any] | None = None
+    #: The shoppers' segments (``segments/``): (SegmentModel, members by segment, the
+    #: facts rule segments read), or None.
+    segments: tuple[Any, Any, Any] | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -254,8 +255,8 @@ class BundleWriter:
         if self.scorer is not None:
             self.scorer.save(folder / "ranker")
         if self.segments is not None:
-            model, members = self.segments
-            model.save(folder / "segments", members)
+            model, members, facts = self.segments
+            model.save(folder / "segments", members, facts)
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
 
 

@@ -31,6 +31,7 @@ from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
 from shopmind.profiles import Profile, ProfileConfig, build_profile, shop_time
 from shopmind.profiles.profile import SegmentOf
+from shopmind.profiles.rules import FACTS_FILE, ShopperFacts
 from shopmind.profiles.segments import SegmentModel
 from shopmind.ranking import explain as explaining
 from shopmind.ranking.context import RankingContext, build_context
@@ -154,8 +155,12 @@ class Engine:
         #: Segment id -> its members at training time (user ids).
         self.segment_members: dict[str, list[str]] = {}
         folder = bundle.segments_folder
+        #: What rule segments are evaluated on (the training snapshot's shoppers).
+        self.facts: ShopperFacts | None = None
         if folder is not None:
             self.segments, self.segment_members = SegmentModel.load(folder)
+            if (folder / FACTS_FILE).exists():
+                self.facts = ShopperFacts.load(folder)
 
     @classmethod
     def load(

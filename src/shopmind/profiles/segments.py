@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from shopmind.data.dataset import Dataset
 from shopmind.profiles.items import ProfileItems
 from shopmind.profiles.profile import Profile, ProfileConfig, build_profiles, shop_time
+from shopmind.profiles.rules import ShopperFacts
 
 #: The file of a bundle's segments folder with the model, and the one with the members.
 MODEL_FILE, MEMBERS_FILE = "segments.json", "members.json"
@@ -98,8 +99,12 @@ class SegmentModel(BaseModel):
     def get(self, segment_id: str) -> Segment | None:
         return next((s for s in self.segments if s.id == segment_id), None)
 
-    def save(self, folder: Path, members: Mapping[str, list[str]]) -> None:
+    def save(
+        self, folder: Path, members: Mapping[str, list[str]], facts: ShopperFacts | None = None
+    ) -> None:
         folder.mkdir(parents=True, exist_ok=True)
+        if facts is not None:
+            facts.save(folder)
         (folder / MODEL_FILE).write_text(self.model_dump_json(indent=1) + "\n")
         (folder / MEMBERS_FILE).write_text(json.dumps(dict(members)) + "\n")
 
@@ -272,21 +277,31 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
-def snapshot_profiles(data: Dataset, config: ProfileConfig, now_ms: float) -> dict[str, Profile]:
+def snapshot_segments(
+    data: Dataset, profile_config: ProfileConfig, config: SegmentConfig, now_ms: float
+) -> tuple[SegmentModel, dict[str, list[str]], ShopperFacts]:
     """Every shopper's profile from a training snapshot (its item events and searches), at
-    the time the served profiles are measured at."""
+    the time served profiles are measured at; the segments found among them; and the facts
+    rule segments are evaluated on."""
     n = len(data.search_user)
-    user = np.concatenate(
-        [np.asarray(data.users.ids(data.user)), np.asarray(data.users.ids(data.search_user))]
-    )
+    ids = np.asarray(data.users.ids(), dtype=object)
+    user = np.concatenate([ids[data.user], ids[data.search_user]])
     item = np.concatenate([data.item, np.full(n, -1, np.int64)])
     names = np.array(data.type_names, dtype=object)
     kind = np.concatenate([names[data.type], np.full(n, "search", dtype=object)])
     value = np.concatenate([data.value.astype(np.float64), np.full(n, np.nan)])
     timestamp = np.concatenate([data.timestamp, data.search_timestamp])
     newest = float(timestamp.max()) if len(timestamp) else now_ms
+    as_of = shop_time(newest, None, now_ms)
     items = ProfileItems.build(data.item_side)
-    return build_profiles(
-        user.astype(object), item, kind, value, timestamp, items,
-        as_of_ms=shop_time(newest, None, now_ms), config=config,
-    )  # fmt: skip
+    profiles = build_profiles(
+        user, item, kind, value, timestamp, items, as_of_ms=as_of, config=profile_config
+    )
+    model, members = find_segments(profiles, config)
+    segment_of = {u: sid for sid, users in members.items() for u in users}
+    bought = np.flatnonzero((kind == "purchase") & (item >= 0))
+    purchases = [
+        (str(user[e]), items.category[int(item[e])], int(timestamp[e])) for e in bought.tolist()
+    ]
+    facts = ShopperFacts.build(profiles, segment_of, purchases, as_of)
+    return model, members, facts

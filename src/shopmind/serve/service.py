@@ -33,6 +33,7 @@ from shopmind.bundle.erasure import HoldsErasedData, check_servable, erased_in, 
 from shopmind.catalog import erasures
 from shopmind.catalog.store import Store
 from shopmind.engine import Engine
+from shopmind.profiles.rules import RuleSegments
 from shopmind.ranking.rules import RulesError, RuleSet, RuleStore
 from shopmind.serve.settings import ServeSettings
 from shopmind.training.config import TrainConfig
@@ -111,6 +112,7 @@ class Service:
         self._follower: threading.Thread | None = None
         #: The shop's business rules: versioned files under the home; every engine serves them.
         self.rules = RuleStore(settings.resolved_home())
+        self.rule_segments = RuleSegments(settings.resolved_home())
         self._rules_version, self._ruleset = self._read_rules()
 
     @property

@@ -21,7 +21,7 @@ from shopmind.bundle import (
 from shopmind.bundle.erasure import erased_in
 from shopmind.bundle.manifest import now_created
 from shopmind.catalog import erasures
-from shopmind.profiles.segments import find_segments, snapshot_profiles
+from shopmind.profiles.segments import snapshot_segments
 from shopmind.progress import Steps
 from shopmind.training.config import TrainConfig
 from shopmind.training.fit import fit_bundle
@@ -96,8 +96,7 @@ def _train_once(
         segments = None
         if config.segments is not None:
             steps.step("profiling the shoppers and finding their segments")
-            profiles = snapshot_profiles(data, config.profiles, time.time() * 1000)
-            segments = find_segments(profiles, config.segments)
+            segments = snapshot_segments(data, config.profiles, config.segments, time.time() * 1000)
         steps.step("writing the bundle")
         stats = data.stats()
         manifest = Manifest(

@@ -7,6 +7,7 @@ from pydantic import BaseModel
 
 from shopmind.engine import Engine
 from shopmind.profiles import Profile
+from shopmind.profiles.rules import RuleSegment, RuleSegmentIn, ShopperFacts
 from shopmind.profiles.segments import Segment, SegmentModel
 from shopmind.serve.auth import AdminAccess, ReadAccess
 from shopmind.serve.routes import KEYED, EngineDep, Limit, Offset, PathId, ServiceDep, problem
@@ -34,16 +35,24 @@ def user_profile(user_id: PathId, engine: EngineDep, service: ServiceDep) -> Pro
     return profile
 
 
+class RuleSegmentOut(RuleSegment):
+    #: Shoppers of the active bundle's training snapshot who meet every rule.
+    size: int
+
+
 class SegmentsOut(BaseModel):
     bundle: str
     #: How the number of segments was chosen, and each k's score.
     criterion: str
     scores: dict[int, float]
     segments: list[Segment]
+    #: The shop's rule segments, each sized over the active bundle's shoppers.
+    rules: list[RuleSegmentOut]
 
 
 class SegmentOut(BaseModel):
-    segment: Segment
+    #: A found segment, or a rule segment.
+    segment: Segment | RuleSegmentOut
     #: The members (user ids) of the training snapshot still stored, this page of them.
     members: list[str]
     total: int
@@ -59,14 +68,23 @@ def _segments(engine: Engine) -> SegmentModel:
 
 
 @router.get("/segments", responses={404: problem("The active bundle holds no segments")})
-def segments(engine: EngineDep) -> SegmentsOut:
+def segments(engine: EngineDep, service: ServiceDep) -> SegmentsOut:
     """The shop's segments, biggest first: each one's name and description made from its
-    members' profiles, its size and KPIs, and how their number was chosen."""
+    members' profiles, its size and KPIs, and how their number was chosen; then the shop's
+    rule segments, each sized over the active bundle's shoppers."""
     model = _segments(engine)
+    facts = _facts(engine)
+    rules = [
+        RuleSegmentOut(**r.model_dump(), size=len(facts.matching(r.rules)))
+        for r in service.rule_segments.all()
+    ]
     return SegmentsOut(
-        bundle=engine.version, criterion=model.criterion, scores=model.scores,
+        bundle=engine.version,
+        criterion=model.criterion,
+        scores=model.scores,
         segments=model.segments,
-    )  # fmt: skip
+        rules=rules,
+    )
 
 
 @router.get(
@@ -83,10 +101,56 @@ def segment(
 ) -> SegmentOut:
     """One segment and a page of its members (shoppers of the training snapshot; one deleted
     since is never listed)."""
-    found = _segments(engine).get(segment_id)
-    if found is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no segment {segment_id!r}")
-    listed = engine.segment_members.get(segment_id, [])
+    found: Segment | RuleSegmentOut | None = _segments(engine).get(segment_id)
+    if found is not None:
+        listed = engine.segment_members.get(segment_id, [])
+    else:
+        rule = service.rule_segments.get(segment_id)
+        if rule is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, f"no segment {segment_id!r}")
+        facts = _facts(engine)
+        listed = [facts.users[r] for r in facts.matching(rule.rules).tolist()]
+        found = RuleSegmentOut(**rule.model_dump(), size=len(listed))
     stored = service.store.stored_users(listed)
     members = [u for u in listed if u in stored]
     return SegmentOut(segment=found, members=members[offset : offset + limit], total=len(members))
+
+
+@router.post(
+    "/segments",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[AdminAccess],
+    responses={404: problem("The active bundle holds no segments"), 422: problem("A bad rule")},
+)
+def add_rule_segment(posted: RuleSegmentIn, engine: EngineDep, service: ServiceDep) -> SegmentOut:
+    """Define a rule segment (every condition must hold; see the README for the kinds): it
+    is stored, sized at once over the active bundle's shoppers, and answered with its first
+    members. A bad condition is a 422 naming the rule (its index) and the field."""
+    facts = _facts(engine)
+    rule = service.rule_segments.add(posted)
+    listed = [facts.users[r] for r in facts.matching(rule.rules).tolist()]
+    stored = service.store.stored_users(listed)
+    members = [u for u in listed if u in stored]
+    out = RuleSegmentOut(**rule.model_dump(), size=len(listed))
+    return SegmentOut(segment=out, members=members[:100], total=len(members))
+
+
+@router.delete(
+    "/segments/{segment_id}",
+    dependencies=[AdminAccess],
+    responses={404: problem("No such rule segment")},
+)
+def delete_rule_segment(segment_id: PathId, service: ServiceDep) -> dict[str, bool]:
+    """Delete a rule segment (found segments go with their bundle)."""
+    if not service.rule_segments.delete(segment_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no rule segment {segment_id!r}")
+    return {"deleted": True}
+
+
+def _facts(engine: Engine) -> ShopperFacts:
+    if engine.facts is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND,
+            "the active bundle holds no shopper facts for rule segments: train it again",
+        )
+    return engine.facts
