@@ -66,6 +66,11 @@ ROUTES = [
     ("POST", "/v1/admin/rollback", "/v1/admin/rollback", None, "admin"),
     ("GET", "/v1/admin/rules", "/v1/admin/rules", None, "admin"),
     ("PUT", "/v1/admin/rules", "/v1/admin/rules", {}, "admin"),
+    ("GET", "/v1/users/{user_id}/profile", "/v1/users/u00001/profile", None, "read"),
+    ("GET", "/v1/segments", "/v1/segments", None, "read"),
+    ("GET", "/v1/segments/{segment_id}", "/v1/segments/s1", None, "admin"),
+    ("POST", "/v1/segments", "/v1/segments", {}, "admin"),
+    ("DELETE", "/v1/segments/{segment_id}", "/v1/segments/r9", None, "admin"),
 ]
 READ, INGEST, STOREFRONT, UNKNOWN = "read-key", "ingest-key", "storefront-key", "nope"
 #: The keys of the scopes matrix, and the scopes each one holds.

@@ -10,19 +10,21 @@ from shopmind.profiles import Profile
 from shopmind.profiles.rules import RuleSegment, RuleSegmentIn, ShopperFacts
 from shopmind.profiles.segments import Segment, SegmentModel
 from shopmind.serve.auth import AdminAccess, ReadAccess
-from shopmind.serve.routes import KEYED, EngineDep, Limit, Offset, PathId, ServiceDep, problem
+from shopmind.serve.routes import BODY, KEYED, EngineDep, Limit, Offset, PathId, ServiceDep, problem
 from shopmind.serve.routes.events import known_shopper
 
+# Each route names its own scope: the profile and the segments' summaries are read, the
+# member lists and rule segments (who is in them) admin.
 router = APIRouter(
     prefix="/v1",
     tags=["profiles"],
-    dependencies=[ReadAccess],
     responses={**KEYED, 503: problem("No bundle is active yet: train one first")},
 )
 
 
 @router.get(
     "/users/{user_id}/profile",
+    dependencies=[ReadAccess],
     responses={404: problem("Nothing is stored about this shopper")},
 )
 def user_profile(user_id: PathId, engine: EngineDep, service: ServiceDep) -> Profile:
@@ -67,7 +69,11 @@ def _segments(engine: Engine) -> SegmentModel:
     return engine.segments
 
 
-@router.get("/segments", responses={404: problem("The active bundle holds no segments")})
+@router.get(
+    "/segments",
+    dependencies=[ReadAccess],
+    responses={404: problem("The active bundle holds no segments")},
+)
 def segments(engine: EngineDep, service: ServiceDep) -> SegmentsOut:
     """The shop's segments, biggest first: each one's name and description made from its
     members' profiles, its size and KPIs, and how their number was chosen; then the shop's
@@ -120,7 +126,7 @@ def segment(
     "/segments",
     status_code=status.HTTP_201_CREATED,
     dependencies=[AdminAccess],
-    responses={404: problem("The active bundle holds no segments"), 422: problem("A bad rule")},
+    responses={**BODY, 404: problem("The active bundle holds no segments")},
 )
 def add_rule_segment(posted: RuleSegmentIn, engine: EngineDep, service: ServiceDep) -> SegmentOut:
     """Define a rule segment (every condition must hold; see the README for the kinds): it
