@@ -528,3 +528,16 @@ def test_profile_prints_what_the_api_answers(url: str, tmp_path: Path) -> None:
     assert printed["segment"]["id"] in {s["id"] for s in listed["segments"]}
     table = run("segments", "--home", home).stdout
     assert listed["segments"][0]["id"] in table and "silhouette" in table
+    with TestClient(create_app(ServeSettings(store=url, home=home))) as api:
+        bought = [e["item_id"] for e in api.get("/v1/users/u00003/events").json()["events"]]
+        wanted = api.get(f"/v1/items/{bought[0]}/audience", params={"k": 7}).json()["members"]
+    got = json.loads(run("audience", bought[0], "--store", url, "--home", home, "--k", "7").stdout)
+    assert got["members"] == wanted and wanted
+    as_csv = run("audience", bought[0], "--store", url, "--home", home, "--k", "7", "--csv")
+    assert as_csv.stdout.splitlines()[0] == "user_id,score,reason"
+    assert [r.split(",")[0] for r in as_csv.stdout.splitlines()[1:]] == [
+        m["user_id"] for m in wanted
+    ]
+    assert (
+        "no item 'nope'" in run("audience", "nope", "--store", url, "--home", home, code=1).stderr
+    )

@@ -185,6 +185,18 @@ class RecommenderConformance:
         assert (similarity is not None) == caps.item_similarity
         if similarity is not None:
             assert similarity.shape == (fitted.n_items, fitted.n_items)
+        rows = histories.take(np.arange(min(12, len(histories))))
+        if caps.audiences:  # one item for every shopper: column i of score(), in reverse
+            state = fitted.audience_state(rows)
+            full = fitted.score(rows)
+            for item in (0, fitted.n_items // 2, fitted.n_items - 1):
+                got = fitted.audience_scores(state, item)
+                assert got.shape == (len(rows),) and got.dtype == np.float32
+                if fitted.config.seen == "keep":
+                    np.testing.assert_allclose(got, full[:, item], rtol=1e-5, atol=1e-6)
+        else:
+            with pytest.raises(NotImplementedError):
+                fitted.audience_state(rows)
         if not caps.takes_new_items:
             with pytest.raises((NotImplementedError, ValueError)):
                 fitted.add_item_vectors(np.zeros((1, 384), np.float32))

@@ -71,6 +71,7 @@ ROUTES = [
     ("GET", "/v1/segments/{segment_id}", "/v1/segments/s1", None, "admin"),
     ("POST", "/v1/segments", "/v1/segments", {}, "admin"),
     ("DELETE", "/v1/segments/{segment_id}", "/v1/segments/r9", None, "admin"),
+    ("GET", "/v1/items/{item_id}/audience", "/v1/items/i00001/audience", None, "admin"),
 ]
 READ, INGEST, STOREFRONT, UNKNOWN = "read-key", "ingest-key", "storefront-key", "nope"
 #: The keys of the scopes matrix, and the scopes each one holds.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 Shop = Any  # tests/serve/conftest.py's Shop (conftest modules are not imported by name)
@@ -140,3 +141,37 @@ def test_a_bad_rule_is_a_422_naming_the_rule_and_field(api: TestClient) -> None:
     [error] = answer.json()["detail"]
     assert error["loc"] == ["body", "rules", 1, "within_days"]
     assert api.get("/v1/segments").json()["rules"] == []  # nothing half-written
+
+
+def test_an_items_audience_is_the_models_run_in_reverse_and_exports_as_csv(
+    api: TestClient,
+) -> None:
+    events = api.get("/v1/users/u00001/events", params={"limit": 1000}).json()["events"]
+    item = next(e["item_id"] for e in events if e["type"] == "purchase")  # one shoppers choose
+    answer = api.get(f"/v1/items/{item}/audience", params={"k": 20})
+    assert answer.status_code == 200
+    members = answer.json()["members"]
+    assert 0 < len(members) <= 20
+    scores = [m["score"] for m in members]
+    assert scores == sorted(scores, reverse=True)
+    assert all(m["reason"] for m in members)
+    top = members[0]
+    assert sum(top["sources"].values()) == pytest.approx(top["score"], abs=1e-3)
+    # A reason that names a history item names one the shopper really chose.
+    assert any(m["reason"].startswith("they chose ") for m in members[:5])
+    for m in members[:5]:
+        if m["reason"].startswith("they chose "):
+            events = api.get(f"/v1/users/{m['user_id']}/events", params={"limit": 1000})
+            titles = {repr(e["title"]) for e in events.json()["events"] if e.get("title")}
+            named = m["reason"].removeprefix("they chose ").split(", which shoppers")[0]
+            assert named in titles, (named, m)
+    csv_answer = api.get(f"/v1/items/{item}/audience", params={"k": 20, "format": "csv"})
+    assert csv_answer.headers["content-type"].startswith("text/csv")
+    lines = csv_answer.text.strip().splitlines()
+    assert lines[0] == "user_id,score,reason" and len(lines) == len(members) + 1
+    assert lines[1].split(",")[0] == members[0]["user_id"]
+    # A deleted shopper is never listed again.
+    assert api.delete(f"/v1/users/{top['user_id']}").status_code == 200
+    again = api.get(f"/v1/items/{item}/audience", params={"k": 20}).json()["members"]
+    assert top["user_id"] not in [m["user_id"] for m in again]
+    assert api.get("/v1/items/no-such/audience").status_code == 404

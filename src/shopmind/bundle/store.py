@@ -78,6 +78,11 @@ class Bundle:
         return self.path / "models" / name
 
     @property
+    def audience_folder(self) -> Path | None:
+        folder = self.path / "audience"
+        return folder if folder.exists() else None
+
+    @property
     def segments_folder(self) -> Path | None:
         folder = self.path / "segments"
         return folder if folder.exists() else None
@@ -244,6 +249,8 @@ class BundleWriter:
     #: The shoppers' segments (``segments/``): (SegmentModel, members by segment, the
     #: facts rule segments read), or None.
     segments: tuple[Any, Any, Any] | None = None
+    #: The shoppers' histories as the models score items in reverse (``audience/``), or None.
+    audience: Any | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -257,6 +264,8 @@ class BundleWriter:
         if self.segments is not None:
             model, members, facts = self.segments
             model.save(folder / "segments", members, facts)
+        if self.audience is not None:
+            self.audience.save(folder / "audience")
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
 
 

@@ -4,7 +4,7 @@
 - :mod:`.evaluate`: evaluate
 - :mod:`.service`: train, bundles, serve
 - :mod:`.demo`: demo
-- :mod:`.answers`: profile, segments
+- :mod:`.answers`: profile, segments, audience
 
 This module holds the app, its consoles and what the commands share: the ``--store`` and
 ``--home`` options and the checks of options made before any work starts. Commands print

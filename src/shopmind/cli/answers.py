@@ -82,3 +82,44 @@ def segments(
             s.description,
         )
     cli.console.print(table)
+
+
+@app.command()
+def audience(
+    item_id: str,
+    store: StoreOpt = None,
+    home: HomeOpt = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=100_000, help="Shoppers wanted.")] = 100,
+    as_csv: Annotated[
+        bool, typer.Option("--csv", help="Print CSV (user_id,score,reason).")
+    ] = False,
+) -> None:
+    """The shoppers most likely to buy ITEM_ID next (the active bundle's models run in
+    reverse), best first, each with why; as JSON, or CSV for a campaign tool."""
+    import csv
+    import sys
+
+    from shopmind.bundle import BundleStore
+    from shopmind.engine import Engine
+
+    with using_home(home), open_store(store) as db:
+        bundle = BundleStore(home_folder()).active()
+        if bundle is None:
+            raise fail("no bundle is active: run `shopmind train` first")
+        engine = Engine.load(bundle, db)
+        try:
+            ranked = engine.audience_of(item_id, k + 100)
+        except KeyError:
+            raise fail(f"no item {item_id!r} in the active bundle's catalogue", code=1) from None
+        stored = db.stored_users([m.user_id for m in ranked])
+    members = [m for m in ranked if m.user_id in stored][:k]
+    if as_csv:
+        writer = csv.writer(sys.stdout)
+        writer.writerow(["user_id", "score", "reason"])
+        writer.writerows([m.user_id, m.score, m.reason] for m in members)
+        return
+    rows = [{"user_id": m.user_id, "score": m.score, "sources": m.sources, "reason": m.reason}
+            for m in members]  # fmt: skip
+    cli.console.print_json(
+        json.dumps({"item_id": item_id, "bundle": bundle.version, "members": rows})
+    )

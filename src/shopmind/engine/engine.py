@@ -30,6 +30,7 @@ from shopmind.engine.history import HISTORY_LIMIT, read_events, read_history
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
 from shopmind.profiles import Profile, ProfileConfig, build_profile, shop_time
+from shopmind.profiles.audience import Audience, Member
 from shopmind.profiles.profile import SegmentOf
 from shopmind.profiles.rules import FACTS_FILE, ShopperFacts
 from shopmind.profiles.segments import SegmentModel
@@ -155,6 +156,10 @@ class Engine:
         #: Segment id -> its members at training time (user ids).
         self.segment_members: dict[str, list[str]] = {}
         folder = bundle.segments_folder
+        #: Item audiences: the models run in reverse over the training snapshot's shoppers.
+        self.audience: Audience | None = None
+        if bundle.audience_folder is not None:
+            self.audience = Audience.load(bundle.audience_folder)
         #: What rule segments are evaluated on (the training snapshot's shoppers).
         self.facts: ShopperFacts | None = None
         if folder is not None:
@@ -319,6 +324,18 @@ class Engine:
         if found is not None:
             profile.segment = SegmentOf(id=found.id, name=found.name)
         return profile
+
+    def audience_of(self, item_id: str, k: int = 100) -> list[Member]:
+        """The shoppers most likely to want the item (the models in reverse), best first;
+        KeyError for an item the engine does not know or has deleted."""
+        index = self.items.index(item_id)
+        if index < 0 or self.removed[index]:
+            raise KeyError(item_id)
+        if self.audience is None:
+            return []
+        titles = self.side.title
+        with self._lock.read():
+            return self.audience.rank(index, self.models, k, lambda i: repr(titles[i]))
 
     def similar_items(self, item_id: str, k: int = 10, filters: ItemFilter | None = None) -> Answer:
         """Items like this one (text and co-interaction), after the filters and rules."""

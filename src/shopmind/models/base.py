@@ -51,6 +51,9 @@ class Capabilities:
     text_vectors: bool = False
     #: It holds an item-item similarity (:meth:`item_similarity`), for similar items.
     item_similarity: bool = False
+    #: It scores one item for many shoppers at once (:meth:`audience_state` and
+    #: :meth:`audience_scores`): the model run in reverse, for item audiences.
+    audiences: bool = False
 
 
 @dataclass(frozen=True)
@@ -191,6 +194,18 @@ class Recommender(ABC):
         """The items × items co-interaction similarity, when the model holds one."""
         return None
 
+    def audience_state(self, histories: Histories) -> Any:
+        """What :meth:`audience_scores` needs of these shoppers' histories, computed once.
+
+        Only for a model whose :attr:`capabilities` say ``audiences``.
+        """
+        raise NotImplementedError(f"{self.name} does not score items in reverse")
+
+    def audience_scores(self, state: Any, item: int) -> np.ndarray:
+        """Every shopper's score (float32, one per row of the histories the state was made
+        from) for one item: column ``item`` of :meth:`score`, without scoring the rest."""
+        raise NotImplementedError(f"{self.name} does not score items in reverse")
+
     def _fit_watching(self, data: Dataset, holdout: Holdout) -> None:
         """Fit while watching held-out rows; models that do not stop early just fit."""
         self._fit(data)
@@ -268,6 +283,13 @@ class Recommender(ABC):
         model.n_items = int(meta["n_items"])
         model._fitted = True
         return model
+
+
+def known_only(histories: Histories, n_items: int) -> Histories:
+    """The histories without the items a model of ``n_items`` does not know (as scoring
+    drops them)."""
+    known = (histories.items >= 0) & (histories.items < n_items)
+    return histories if known.all() else _drop_unknown(histories, known)
 
 
 def _drop_unknown(histories: Histories, known: np.ndarray) -> Histories:

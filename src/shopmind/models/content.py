@@ -20,7 +20,7 @@ from pydantic import Field
 
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import Histories
-from shopmind.models.base import Capabilities, ModelConfig, Recommender
+from shopmind.models.base import Capabilities, ModelConfig, Recommender, known_only
 from shopmind.text.embed import embed_items, embed_texts
 from shopmind.text.encoder import EncoderSettings
 from shopmind.text.index import EXACT_BELOW, VectorIndex, unit_placeholders
@@ -98,7 +98,7 @@ class ContentRecommender(Recommender):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(takes_new_items=True, text_vectors=True)
+        return Capabilities(takes_new_items=True, text_vectors=True, audiences=True)
 
     @property
     def encoder(self) -> EncoderSettings:
@@ -124,6 +124,17 @@ class ContentRecommender(Recommender):
         scores: np.ndarray = (queries.reshape(-1, dim) @ self.item_vectors.T).reshape(rows, q, -1)
         scores = scores.max(axis=1)
         scores[:, ~self.has_text] = NO_TEXT
+        return scores
+
+    def audience_state(self, histories: Histories) -> np.ndarray:
+        """Each shopper's interest vectors (rows × q × dim)."""
+        histories = known_only(histories, self.n_items)
+        return self._compute_queries(histories)
+
+    def audience_scores(self, state: np.ndarray, item: int) -> np.ndarray:
+        if not self.has_text[item]:
+            return np.full(len(state), NO_TEXT, np.float32)
+        scores: np.ndarray = (state @ self.item_vectors[item]).max(axis=1).astype(np.float32)
         return scores
 
     def _score_items(self, histories: Histories, items: np.ndarray) -> np.ndarray:

@@ -15,6 +15,7 @@ from shopmind.models.base import (
     Capabilities,
     ModelConfig,
     Recommender,
+    known_only,
     sparse_from_state,
     sparse_state,
 )
@@ -77,10 +78,31 @@ class ItemKNN(Recommender):
 
     @property
     def capabilities(self) -> Capabilities:
-        return Capabilities(item_similarity=True)
+        return Capabilities(item_similarity=True, audiences=True)
 
     def item_similarity(self) -> sp.csr_matrix:
         return self.similarity
+
+    def audience_state(self, histories: Histories) -> sp.csr_matrix:
+        """The histories as the product reads them (users × items)."""
+        histories = known_only(histories, self.n_items)
+        return histories.matrix(
+            self.n_items,
+            binary=self.config.binary_history,
+            recency_decay=self.config.recency_decay,
+        ).tocsr()
+
+    def audience_scores(self, state: sp.csr_matrix, item: int) -> np.ndarray:
+        column = self._columns()[:, [item]]
+        return np.asarray((state @ column).toarray(), np.float32).ravel()
+
+    def _columns(self) -> sp.csc_matrix:
+        """The similarity by columns (what leads to each item), built once."""
+        cached: sp.csc_matrix | None = getattr(self, "_csc", None)
+        if cached is None or cached.shape != self.similarity.shape:
+            cached = self.similarity.tocsc()
+            self._csc = cached
+        return cached
 
     def _score(self, histories: Histories) -> np.ndarray:
         return np.asarray(self._sparse_scores(histories).toarray(), dtype=np.float32)

@@ -21,6 +21,8 @@ from shopmind.bundle import (
 from shopmind.bundle.erasure import erased_in
 from shopmind.bundle.manifest import now_created
 from shopmind.catalog import erasures
+from shopmind.engine.history import HISTORY_LIMIT
+from shopmind.profiles.audience import Audience
 from shopmind.profiles.segments import snapshot_segments
 from shopmind.progress import Steps
 from shopmind.training.config import TrainConfig
@@ -97,6 +99,10 @@ def _train_once(
         if config.segments is not None:
             steps.step("profiling the shoppers and finding their segments")
             segments = snapshot_segments(data, config.profiles, config.segments, time.time() * 1000)
+        steps.step("preparing item audiences (the models run in reverse)")
+        audience = Audience.build(
+            data.users.ids(), data.histories().last(HISTORY_LIMIT), fitted.models, fitted.blend
+        )
         steps.step("writing the bundle")
         stats = data.stats()
         manifest = Manifest(
@@ -113,7 +119,7 @@ def _train_once(
             snapshot=mark,
         )
         writer = BundleWriter(
-            manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer, segments
+            manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer, segments, audience
         )
         bundle = bundles.write(writer)
     return bundle

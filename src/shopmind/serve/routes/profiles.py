@@ -1,8 +1,13 @@
-"""Who a shopper is: their profile, read from their events as they stand now."""
+"""Who the shoppers are: a shopper's profile, the segments, an item's audience."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, HTTPException, status
+import csv
+import io
+from typing import Annotated, Literal
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Query, Response, status
 from pydantic import BaseModel
 
 from shopmind.engine import Engine
@@ -160,3 +165,57 @@ def _facts(engine: Engine) -> ShopperFacts:
             "the active bundle holds no shopper facts for rule segments: train it again",
         )
     return engine.facts
+
+
+class AudienceMember(BaseModel):
+    user_id: str
+    score: float
+    #: Each model's part of the score.
+    sources: dict[str, float]
+    reason: str
+
+
+class AudienceOut(BaseModel):
+    item_id: str
+    bundle: str
+    members: list[AudienceMember]
+
+
+@router.get(
+    "/items/{item_id}/audience",
+    response_model=AudienceOut,
+    dependencies=[AdminAccess],
+    responses={
+        200: {"content": {"text/csv": {}}, "description": "The audience (JSON, or CSV)"},
+        404: problem("No such item"),
+    },
+)
+def item_audience(
+    item_id: PathId,
+    engine: EngineDep,
+    service: ServiceDep,
+    k: Annotated[int, Query(ge=1, le=10_000, description="Shoppers wanted")] = 100,
+    format: Annotated[
+        Literal["json", "csv"], Query(description="csv: a file to download")
+    ] = "json",
+) -> AudienceOut | Response:
+    """The shoppers most likely to buy the item next (the bundle's models run in reverse),
+    best first, each with why; for a campaign. A shopper deleted since is never listed."""
+    try:
+        ranked = engine.audience_of(item_id, k + 100)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
+    stored = service.store.stored_users([m.user_id for m in ranked])
+    members = [
+        AudienceMember(user_id=m.user_id, score=m.score, sources=m.sources, reason=m.reason)
+        for m in ranked
+        if m.user_id in stored
+    ][:k]
+    if format == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(["user_id", "score", "reason"])
+        writer.writerows([m.user_id, m.score, m.reason] for m in members)
+        headers = {"Content-Disposition": f'attachment; filename="audience-{quote(item_id)}.csv"'}
+        return Response(out.getvalue(), media_type="text/csv", headers=headers)
+    return AudienceOut(item_id=item_id, bundle=engine.version, members=members)
