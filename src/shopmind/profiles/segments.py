@@ -84,6 +84,9 @@ class SegmentModel(BaseModel):
     criterion: str = "silhouette"
     scores: dict[int, float]
     chosen_k: int
+    #: A sample of shoppers on the features' first two principal axes, with their segment
+    #: (index into ``segments``), for a map; no ids.
+    map_points: list[tuple[float, float, int]] = []
 
     def features(self, profiles: Sequence[Profile]) -> np.ndarray:
         return features(profiles, self.categories, self.price_weight)
@@ -194,6 +197,7 @@ def find_segments(
         members[sid] = [users[r] for r in rows]
         segments.append(_describe(sid, group, x_all[rows], categories, len(users), revenue_total))
     model = SegmentModel(
+        map_points=_map(x_all, assign, cfg.seed),
         categories=categories,
         price_weight=cfg.price_weight,
         centroids=np.round(centroids, 6).tolist(),
@@ -202,6 +206,24 @@ def find_segments(
         chosen_k=chosen,
     )
     return model, members
+
+
+MAP_POINTS = 1500
+
+
+def _map(x: np.ndarray, assign: np.ndarray, seed: int) -> list[tuple[float, float, int]]:
+    """Up to MAP_POINTS shoppers on the first two principal axes of their features."""
+    if len(x) < 2:
+        return []
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(len(x), min(MAP_POINTS, len(x)), replace=False))
+    centred = x - x.mean(axis=0)
+    _, _, axes = np.linalg.svd(centred[rows], full_matrices=False)
+    xy = centred[rows] @ axes[:2].T if len(axes) >= 2 else np.c_[centred[rows] @ axes[0], 0 * rows]
+    return [
+        (round(float(a), 4), round(float(b), 4), int(c))
+        for (a, b), c in zip(xy.tolist(), assign[rows].tolist(), strict=True)
+    ]
 
 
 def _describe(

@@ -1,4 +1,4 @@
-"""The web UI: storefront, product page and dashboard.
+"""The web UI: storefront, product page, shopper page, dashboard and segments.
 
 The pages are server-rendered shells; small vanilla JS modules under ``static/`` call the JSON API
 (with the ``X-API-Key`` the shopper's browser keeps in localStorage) and draw the rows and the SVG
@@ -56,6 +56,18 @@ def product(request: Request, item_id: str) -> HTMLResponse:
 def dashboard(request: Request) -> HTMLResponse:
     """The dashboard: catalogue and event statistics, bundles and their validation metrics."""
     return _page(request, "dashboard.html", page="dashboard")
+
+
+@router.get("/shopper/{user_id:path}", response_class=HTMLResponse)
+def shopper(request: Request, user_id: str) -> HTMLResponse:
+    """A shopper's page: their profile (affinities, price band, activity, interests, segment)."""
+    return _page(request, "shopper.html", page="shopper", user_id=user_id)
+
+
+@router.get("/segments", response_class=HTMLResponse)
+def segments(request: Request) -> HTMLResponse:
+    """The segments page: sizes, descriptions, KPIs and a map of shoppers by segment."""
+    return _page(request, "segments.html", page="segments")
 
 
 @router.get("/static/{path:path}")

@@ -26,6 +26,8 @@ URL = re.compile(r"(?:https?:)?//[\w.-]+\.[a-z]{2,}[^\s\"')]*")
         ("/", 'data-testid="shopper-select"'),
         ("/product/ANY-ID%20x", 'data-item-id="ANY-ID x"'),
         ("/dashboard", 'data-testid="plot-by-model"'),
+        ("/shopper/u%20x", 'data-user-id="u x"'),
+        ("/segments", 'data-testid="plot-segment-map"'),
     ],
 )
 def test_pages_are_served_as_html(api: httpx.Client, path: str, marker: str) -> None:

@@ -55,6 +55,9 @@ class SegmentsOut(BaseModel):
     segments: list[Segment]
     #: The shop's rule segments, each sized over the active bundle's shoppers.
     rules: list[RuleSegmentOut]
+    #: A sample of shoppers as (x, y, index into ``segments``) on the first two principal
+    #: axes of the features the segments were found on: a map, without ids.
+    map: list[tuple[float, float, int]]
 
 
 class SegmentOut(BaseModel):
@@ -95,6 +98,7 @@ def segments(engine: EngineDep, service: ServiceDep) -> SegmentsOut:
         scores=model.scores,
         segments=model.segments,
         rules=rules,
+        map=model.map_points,
     )
 
 

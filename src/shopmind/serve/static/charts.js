@@ -166,11 +166,10 @@ export function barChart(data, { label = "chart", height = 220, colors = PALETTE
 }
 
 /** Horizontal bars for long labels (e.g. categories). */
-export function hbarChart(data, { label = "chart", color = PALETTE[0] } = {}) {
+export function hbarChart(data, { label = "chart", color = PALETTE[0], width = 1000, left = 240 } = {}) {
   if (!data.length) return empty(label);
   const row = 24;
-  const margin = { top: 8, right: 60, bottom: 8, left: 240 };
-  const width = 1000;
+  const margin = { top: 8, right: 60, bottom: 8, left };
   const height = margin.top + margin.bottom + data.length * row;
   const top = Math.max(...data.map((d) => d.value)) || 1;
   const root = svgRoot(width, height, label);
@@ -179,7 +178,7 @@ export function hbarChart(data, { label = "chart", color = PALETTE[0] } = {}) {
     const y = margin.top + i * row;
     const w = (inner * d.value) / top;
     root.append(svgEl("text", { x: margin.left - 8, y: y + 16, "text-anchor": "end", class: "tick" },
-      String(d.label).length > 34 ? `${String(d.label).slice(0, 33)}…` : d.label));
+      String(d.label).length > left / 7 ? `${String(d.label).slice(0, Math.floor(left / 7) - 1)}…` : d.label));
     const bar = svgEl("rect", { x: margin.left, y: y + 4, width: w, height: row - 8, fill: color,
       class: "bar", "data-label": d.label, "data-value": d.value });
     bar.append(svgEl("title", {}, `${d.label}: ${formatNumber(d.value)}`));
@@ -270,5 +269,35 @@ export function dailyChart(days, { label = "chart", name = "events", width = 520
     group.append(dot);
   }
   plot.append(group);
+  return root;
+}
+
+/**
+ * Points on two axes, coloured by group: points = [{x, y, group}], names = group labels. Each
+ * point is a <circle class="point" data-group=…>; a legend names the groups.
+ */
+export function scatterChart(points, names, { label = "chart", width = 520, height = 360 } = {}) {
+  if (!points.length) return empty(label);
+  const margin = { top: 12, right: 12, bottom: 12, left: 12 };
+  const root = svgRoot(width, height + 22 * Math.ceil(names.length / 2), label);
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (v) => margin.left + ((v - x0) / (x1 - x0 || 1)) * (width - margin.left - margin.right);
+  const sy = (v) => margin.top + (1 - (v - y0) / (y1 - y0 || 1)) * (height - margin.top - margin.bottom);
+  for (const p of points) {
+    root.append(svgEl("circle", {
+      cx: round(sx(p.x)), cy: round(sy(p.y)), r: 3, class: "point",
+      fill: PALETTE[p.group % PALETTE.length], "fill-opacity": 0.7, "data-group": p.group,
+    }));
+  }
+  names.forEach((name, i) => {
+    const x = 12 + (i % 2) * (width / 2);
+    const y = height + 16 + 22 * Math.floor(i / 2);
+    root.append(svgEl("rect", { x, y: y - 10, width: 12, height: 12, fill: PALETTE[i % PALETTE.length] }));
+    root.append(svgEl("text", { x: x + 18, y, class: "tick", "data-testid": "legend" },
+      String(name).length > 40 ? `${String(name).slice(0, 39)}…` : name));
+  });
   return root;
 }

@@ -4,7 +4,7 @@
 // back needs the admin scope: without it the shopper is typed in, and the rows about what they
 // did come from the views this browser recorded.
 
-import { api, notice, reportError, viewsSentFrom } from "./api.js";
+import { ROOT, api, notice, reportError, viewsSentFrom } from "./api.js";
 import {
   byTestId,
   currentShopper,
@@ -148,6 +148,9 @@ async function render() {
   for (const id of ["row-recommended", "row-because", "row-history"]) {
     if (!userId) byTestId(id).hidden = true;
   }
+  const profileLink = byTestId("profile-link");
+  profileLink.hidden = !userId;
+  profileLink.href = userId ? `${ROOT}/shopper/${encodeURIComponent(userId)}` : "#";
   if (!userId) return;
   document.body.dataset.render = "loading";
   try {
