@@ -158,6 +158,35 @@ def serving(workdir: Path, n: int) -> dict[str, Any]:
     }
 
 
+def batch(store_url: str, label: str) -> dict[str, Any]:
+    """What `shopmind train` adds to a bundle for profiles: every shopper's profile from the
+    store's snapshot, the segments, the rule facts; wall time and peak memory (this process)."""
+    from shopmind.catalog.store import Store
+    from shopmind.profiles import ProfileConfig
+    from shopmind.profiles.segments import SegmentConfig, snapshot_segments
+    from shopmind.training.snapshot import snapshot
+
+    with Store(store_url) as store:
+        start = time.perf_counter()
+        data = snapshot(store)
+        read = time.perf_counter() - start
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    start = time.perf_counter()
+    model, _, _ = snapshot_segments(data, ProfileConfig(), SegmentConfig(), time.time() * 1000)
+    seconds = time.perf_counter() - start
+    return {
+        "shop": label,
+        "shoppers": data.n_users,
+        "events": data.n_events + len(data.search_user),
+        "snapshot_seconds": round(read, 1),
+        "profiles_segments_facts_seconds": round(seconds, 1),
+        "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "rss_before_mib": round(before, 1),
+        "chosen_k": model.chosen_k,
+        "silhouette": model.scores,
+    }
+
+
 def markdown(result: dict[str, Any]) -> str:
     q = result["quality"]
     d, b = q["department"], q["price_band"]
@@ -166,7 +195,9 @@ def markdown(result: dict[str, Any]) -> str:
         "",
         f"Machine: {result['machine']}. Load before → after: {result['load_before']} → "
         f"{result['load_after']}. Command: `python benchmarks/profiles.py"
-        + (f" --workdir {result['workdir']}`." if result.get("workdir") else "`."),
+        + (f" --workdir {result['workdir']}" if result.get("workdir") else "")
+        + "".join(f" --batch {b['shop']}=…" for b in result.get("batch", []))
+        + "`.",
         "",
         "## Planted structure found (synthetic shop, the batch path)",
         "",
@@ -202,6 +233,20 @@ def markdown(result: dict[str, Any]) -> str:
         *[f"| {k} | {n} | {hit:.3f} |" for k, (n, hit) in d["by_item_events"].items()],
         "",
     ]
+    if result.get("batch"):
+        lines += [
+            "## The batch at training time (profiles of every shopper, segments, rule facts)",
+            "",
+            "| shop | shoppers | events | snapshot s | profiles, segments, facts s | peak RSS MiB "
+            "| k |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+            *[
+                f"| {b['shop']} | {b['shoppers']} | {b['events']} | {b['snapshot_seconds']} | "
+                f"{b['profiles_segments_facts_seconds']} | {b['peak_rss_mib']} | {b['chosen_k']} |"
+                for b in result["batch"]
+            ],
+            "",
+        ]
     s = result.get("serving")
     if s:
         lines += [
@@ -227,9 +272,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--workdir", type=Path, default=None, help="a serving.py --prepare folder")
     parser.add_argument("--shoppers", type=int, default=500)
+    parser.add_argument(
+        "--batch", action="append", default=[], metavar="LABEL=STORE_URL",
+        help="time the training-time batch over this store (repeatable)",
+    )  # fmt: skip
     args = parser.parse_args()
     result: dict[str, Any] = {"machine": machine_summary(), "load_before": load()}
     result["quality"] = quality(SyntheticConfig())
+    result["batch"] = [
+        batch(url, label) for label, _, url in (b.partition("=") for b in args.batch)
+    ]
     if args.workdir is not None:
         result["workdir"] = str(args.workdir)
         result["serving"] = serving(args.workdir, args.shoppers)

@@ -397,7 +397,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--text", choices=("encode", "random"), default="encode")
-    parser.add_argument("--endpoints", default="health,recommendations,similar,events")
+    parser.add_argument("--endpoints", default="health,recommendations,similar,profile,events")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
         "--budget", type=float, default=25.0, help="minutes for `shopmind train` (its default: 25)"
@@ -444,6 +444,7 @@ def main() -> None:
             "/v1/users",
         ),
         "similar": (lua_get([f"/v1/items/{i}/similar?k=10" for i in items]), "/v1/items"),
+        "profile": (lua_get([f"/v1/users/{u}/profile" for u in users]), "/v1/users"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
     server, base = start_server(workdir, args.workers)

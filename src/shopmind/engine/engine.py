@@ -29,13 +29,13 @@ from shopmind.engine.catalogue import LiveCatalogue
 from shopmind.engine.history import HISTORY_LIMIT, read_events, read_history
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
-from shopmind.profiles import Profile, ProfileConfig, build_profile, shop_time
+from shopmind.profiles import Profile, ProfileConfig, ProfileItems, build_profile, shop_time
 from shopmind.profiles.audience import Audience, Member
 from shopmind.profiles.profile import SegmentOf
 from shopmind.profiles.rules import FACTS_FILE, ShopperFacts
 from shopmind.profiles.segments import SegmentModel
 from shopmind.ranking import explain as explaining
-from shopmind.ranking.context import RankingContext, build_context
+from shopmind.ranking.context import ItemArrays, RankingContext, build_context
 from shopmind.ranking.features import feature_names
 from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.rules import RuleSet
@@ -152,6 +152,8 @@ class Engine:
         )
         self._context: tuple[object, RankingContext] | None = None
         self.profile_config: ProfileConfig = bundle.manifest.config.profiles
+        self._profiles_of: tuple[ItemArrays, ProfileItems] | None = None
+        self._profile_items(self.catalogue.arrays)  # the words' rarity: once, before serving
         self.segments: SegmentModel | None = None
         #: Segment id -> its members at training time (user ids).
         self.segment_members: dict[str, list[str]] = {}
@@ -312,7 +314,7 @@ class Engine:
             profile = build_profile(
                 user_id,
                 events,
-                arrays.profile_items,
+                self._profile_items(arrays),
                 as_of_ms=as_of,
                 item_id=self.items.id,
                 text=ctx.text,
@@ -336,6 +338,17 @@ class Engine:
         titles = self.side.title
         with self._lock.read():
             return self.audience.rank(index, self.models, k, lambda i: repr(titles[i]))
+
+    def _profile_items(self, arrays: ItemArrays) -> ProfileItems:
+        """The catalogue as profiles read it, rebuilt when the catalogue changed; the words'
+        rarity is the loaded catalogue's (a full pass over the titles, done once)."""
+        cached = self._profiles_of
+        if cached is not None and cached[0] is arrays:
+            return cached[1]
+        idf = cached[1].idf if cached is not None else None
+        built = ProfileItems.build(arrays.side, idf)
+        self._profiles_of = (arrays, built)
+        return built
 
     def similar_items(self, item_id: str, k: int = 10, filters: ItemFilter | None = None) -> Answer:
         """Items like this one (text and co-interaction), after the filters and rules."""

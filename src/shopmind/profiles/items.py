@@ -7,8 +7,10 @@ shopper's interest tags are read.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +30,19 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(text.casefold()) if w not in STOP_WORDS]
 
 
+@functools.lru_cache(maxsize=1 << 18)
+def title_words(title: str) -> tuple[str, ...]:
+    """A title's distinct words, remembered: a catalogue that changes keeps its titles'."""
+    return tuple(dict.fromkeys(words(title)))
+
+
+def rarity(titles: Sequence[str]) -> dict[str, float]:
+    """Word -> inverse document frequency over these titles."""
+    df: Counter[str] = Counter(w for t in titles for w in title_words(t))
+    n = max(len(titles), 1)
+    return {w: float(np.log((1 + n) / (1 + c)) + 1.0) for w, c in df.items()}
+
+
 @dataclass(frozen=True)
 class ProfileItems:
     """Per item: its category path, brand, price percentile in its leaf, title words."""
@@ -38,28 +53,32 @@ class ProfileItems:
     #: 0-100: the item's price among the priced items of its leaf (NaN: no price).
     price_percentile: np.ndarray
     title: list[str]
-    title_words: list[tuple[str, ...]]
-    #: Word -> inverse document frequency over the catalogue's titles.
+    #: Word -> inverse document frequency over the catalogue's titles (a word it lacks is
+    #: taken as rare).
     idf: dict[str, float]
 
     @property
     def n(self) -> int:
         return len(self.category)
 
+    def words_of(self, item: int) -> tuple[str, ...]:
+        return title_words(self.title[item])
+
+    def rarity_of(self, word: str) -> float:
+        return self.idf.get(word, float(np.log(1 + max(self.n, 1))) + 1.0)
+
     @classmethod
-    def build(cls, side: ItemSide) -> ProfileItems:
-        tokens = [tuple(dict.fromkeys(words(t))) for t in side.title]
-        df: Counter[str] = Counter(w for ws in tokens for w in ws)
-        n = max(len(tokens), 1)
-        idf = {w: float(np.log((1 + n) / (1 + c)) + 1.0) for w, c in df.items()}
+    def build(cls, side: ItemSide, idf: dict[str, float] | None = None) -> ProfileItems:
+        """The catalogue's profile arrays; ``idf`` from an earlier catalogue may be kept (it
+        is what costs: a new item or price does not need the rarity of every word again)."""
+        price = np.asarray(side.price, np.float64)
         return cls(
             category=list(side.category),
             brand=[b.strip() for b in side.brand],
-            price=np.asarray(side.price, np.float64),
-            price_percentile=leaf_percentiles(side.category, np.asarray(side.price, np.float64)),
+            price=price,
+            price_percentile=leaf_percentiles(side.category, price),
             title=list(side.title),
-            title_words=tokens,
-            idf=idf,
+            idf=rarity(side.title) if idf is None else idf,
         )
 
 

@@ -540,8 +540,8 @@ def _tags(members: np.ndarray, weights: np.ndarray, items: ProfileItems, n: int)
     """The words that most distinguish these items' titles (weight × rarity)."""
     score: dict[str, float] = defaultdict(float)
     for i, w in zip(members.tolist(), weights.tolist(), strict=True):
-        for word in items.title_words[i]:
-            score[word] += w * items.idf.get(word, 1.0)
+        for word in items.words_of(i):
+            score[word] += w * items.rarity_of(word)
     # A word in (nearly) every title of the catalogue says nothing; rarity already damps it.
     return [w for w, _ in sorted(score.items(), key=lambda kv: (-kv[1], kv[0]))[:n]]
 

@@ -19,7 +19,6 @@ from shopmind.catalog.schema import DAY_MS
 from shopmind.data.dataset import ItemSide
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
-from shopmind.profiles import ProfileItems
 
 #: "Popular" means among the catalogue's most chosen 10% (and chosen at all).
 POPULAR_QUANTILE = 0.9
@@ -67,11 +66,6 @@ class ItemArrays:
         percentile, and at least one shopper (inf for an empty catalogue)."""
         pop = self.popularity
         return max(float(np.quantile(pop, POPULAR_QUANTILE)), 1.0) if len(pop) else np.inf
-
-    @cached_property
-    def profile_items(self) -> ProfileItems:
-        """The catalogue as profiles read it (price percentiles, title words)."""
-        return ProfileItems.build(self.side)
 
     def age_days(self, items: np.ndarray) -> np.ndarray:
         days: np.ndarray = np.maximum(self.now_ms - self.created[items], 0.0) / DAY_MS
