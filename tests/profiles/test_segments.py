@@ -88,3 +88,27 @@ def test_a_tiny_shop_gets_one_segment_and_no_events_none(profiled: Profiled) -> 
     )
     assert model.assign(empty) is None
     assert np.isfinite(np.asarray(model.centroids)).all()
+
+
+def test_a_catalogue_under_one_root_is_segmented_a_level_down() -> None:
+    from shopmind.catalog.schema import Item
+    from shopmind.data.dataset import ItemSide
+    from shopmind.profiles import ProfileItems, ShopperEvents, build_profile
+
+    catalogue = [
+        Item(id=f"{leaf}{n}", title=f"{leaf} thing {n}", category_path=["Lab", leaf], price=9.0)
+        for leaf in ("Pipettes", "Gloves")
+        for n in range(1, 6)
+    ]
+    items = ProfileItems.build(ItemSide.from_items(catalogue))
+    profiles = {}
+    for u in range(40):
+        first = 0 if u % 2 else 5  # odd shoppers buy pipettes, even ones gloves
+        rows = [(first + (u + j) % 5, "purchase", None, 1_000_000 + j) for j in range(4)]
+        profiles[f"s{u}"] = build_profile(f"s{u}", ShopperEvents.of(rows), items, as_of_ms=2e6)
+    model, members = find_segments(profiles)
+    assert model.level == 2 and model.categories == ["Lab > Gloves", "Lab > Pipettes"]
+    assert model.chosen_k == 2
+    groups = sorted(sorted(int(u[1:]) % 2 for u in m) for m in members.values())
+    assert groups == [[0] * 20, [1] * 20]
+    assert {s.name.split(" · ")[0] for s in model.segments} == {"Gloves", "Pipettes"}

@@ -1,7 +1,8 @@
 """Segments: groups of shoppers found by clustering their profiles, each named from its data.
 
-A shopper is described by the share of their attention on each top-level category (their
-level-1 affinities) and their price position; k-means groups them, for every k in a range,
+A shopper is described by the share of their attention on each category of the top level of
+the path at which shoppers differ (level 1, or level 2 for a catalogue under one root; at most
+``max_categories`` of them) and their price position; k-means groups them, for every k in a range,
 and the k with the best silhouette is kept (the criterion and every k's score are recorded).
 Each segment is named and described from its members' profiles (their leading categories,
 price band, lifecycle mix) and carries its size and KPIs (conversion, average order value,
@@ -37,6 +38,8 @@ class SegmentConfig(BaseModel):
     #: The range of k tried; the best silhouette wins.
     k_min: int = Field(2, ge=2)
     k_max: int = Field(10, ge=2)
+    #: Categories (of the level read) that make the features, the most held first.
+    max_categories: int = Field(30, ge=1, le=1000)
     #: Weight of the price position (0-1) against the category shares (which sum to 1).
     price_weight: float = Field(0.5, ge=0)
     #: Shoppers with fewer item events than this are left out of the clustering (they are
@@ -65,7 +68,7 @@ class Segment(BaseModel):
     size: int
     #: Its share of the segmented shoppers.
     share: float
-    #: Leading top-level categories and the mean share of attention on each.
+    #: Leading categories (of the level read) and the mean share of attention on each.
     categories: dict[str, float]
     price_percentile: float | None
     price_band: str | None
@@ -76,6 +79,9 @@ class Segment(BaseModel):
 class SegmentModel(BaseModel):
     """The segments of a bundle: their centroids over the feature layout, and the choice."""
 
+    #: The level of the category path the segments read (the top one that tells shoppers
+    #: apart), and its categories (paths) that make the features.
+    level: int = 1
     categories: list[str]
     price_weight: float
     centroids: list[list[float]]
@@ -89,7 +95,7 @@ class SegmentModel(BaseModel):
     map_points: list[tuple[float, float, int]] = []
 
     def features(self, profiles: Sequence[Profile]) -> np.ndarray:
-        return features(profiles, self.categories, self.price_weight)
+        return features(profiles, self.categories, self.price_weight, self.level)
 
     def assign(self, profile: Profile) -> Segment | None:
         """The segment whose centroid is nearest the profile (None without any events)."""
@@ -119,18 +125,18 @@ class SegmentModel(BaseModel):
 
 
 def features(
-    profiles: Sequence[Profile], categories: Sequence[str], price_weight: float
+    profiles: Sequence[Profile], categories: Sequence[str], price_weight: float, level: int = 1
 ) -> np.ndarray:
-    """Per profile: its share of attention on each top-level category, then its price
-    position (0-1, 0.5 when unknown) times ``price_weight``."""
-    column = {name: j for j, name in enumerate(categories)}
+    """Per profile: its share of attention on each of ``categories`` (paths at ``level``),
+    then its price position (0-1, 0.5 when unknown) times ``price_weight``."""
+    column = {key: j for j, key in enumerate(categories)}
     out = np.zeros((len(profiles), len(categories) + 1))
     for r, profile in enumerate(profiles):
-        for level in profile.categories:
-            if level.level == 1:
-                for a in level.affinities:
-                    if a.name in column:
-                        out[r, column[a.name]] = a.share
+        for at in profile.categories:
+            if at.level == level:
+                for a in at.affinities:
+                    if a.key in column:
+                        out[r, column[a.key]] = a.share
         pct = profile.price.percentile
         out[r, -1] = price_weight * (0.5 if pct is None else pct / 100.0)
     return out
@@ -146,14 +152,9 @@ def find_segments(
 
     cfg = config or SegmentConfig()
     users = sorted(profiles)
-    roots: Counter[str] = Counter()
-    for u in users:
-        for level in profiles[u].categories:
-            if level.level == 1:
-                roots.update(a.name for a in level.affinities)
-    categories = sorted(roots)
+    level, categories = _level(profiles, cfg.max_categories)
     everyone = [profiles[u] for u in users]
-    x_all = features(everyone, categories, cfg.price_weight)
+    x_all = features(everyone, categories, cfg.price_weight, level)
     counted = np.array(
         [sum(p.activity.events.values()) - p.activity.events.get("search", 0) for p in everyone]
     )
@@ -161,7 +162,8 @@ def find_segments(
     x = x_all[fit_rows]
     scores: dict[int, float] = {}
     fits = {}
-    top = min(cfg.k_max, len(x) - 1)
+    distinct = len(np.unique(np.round(x, 6), axis=0)) if len(x) else 0
+    top = min(cfg.k_max, len(x) - 1, distinct)  # no more clusters than distinct shoppers
     rng = np.random.default_rng(cfg.seed)
     sample: np.ndarray = (
         rng.choice(len(x), min(cfg.silhouette_sample, len(x)), replace=False)
@@ -197,6 +199,7 @@ def find_segments(
         members[sid] = [users[r] for r in rows]
         segments.append(_describe(sid, group, x_all[rows], categories, len(users), revenue_total))
     model = SegmentModel(
+        level=level,
         map_points=_map(x_all, assign, cfg.seed),
         categories=categories,
         price_weight=cfg.price_weight,
@@ -209,6 +212,21 @@ def find_segments(
 
 
 MAP_POINTS = 1500
+
+
+def _level(profiles: Mapping[str, Profile], most: int) -> tuple[int, list[str]]:
+    """The top level of the category path at which shoppers differ (two categories or more
+    among their affinities; a catalogue under one root goes a level down), and its ``most``
+    categories held by the most shoppers."""
+    by_level: dict[int, Counter[str]] = {}
+    for profile in profiles.values():
+        for at in profile.categories:
+            by_level.setdefault(at.level, Counter()).update(a.key for a in at.affinities)
+    for level in sorted(by_level):
+        if len(by_level[level]) >= 2:
+            kept = [k for k, _ in by_level[level].most_common(most)]
+            return level, sorted(kept)
+    return 1, sorted(by_level.get(1, Counter()))
 
 
 def _map(x: np.ndarray, assign: np.ndarray, seed: int) -> list[tuple[float, float, int]]:
@@ -237,8 +255,12 @@ def _describe(
     size = len(group)
     mean = x[:, : len(categories)].mean(axis=0) if size else np.zeros(len(categories))
     order = np.argsort(-mean, kind="stable")
-    leading = {categories[j]: round(float(mean[j]), 4) for j in order[:3] if mean[j] > 0}
-    names = [categories[j] for j in order[:2] if mean[j] > 0]
+
+    def short(key: str) -> str:
+        return key.rsplit(" > ", 1)[-1]
+
+    leading = {short(categories[j]): round(float(mean[j]), 4) for j in order[:3] if mean[j] > 0}
+    names = [short(categories[j]) for j in order[:2] if mean[j] > 0]
     if len(names) == 2 and mean[order[1]] < 0.4 * mean[order[0]]:
         names = names[:1]
     pcts = [p.price.percentile for p in group if p.price.percentile is not None]
