@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 from urllib.parse import quote
 
 from fastapi import APIRouter, HTTPException, Query, Response, status
@@ -17,6 +17,8 @@ from shopmind.profiles.segments import Segment, SegmentModel
 from shopmind.serve.auth import AdminAccess, ReadAccess
 from shopmind.serve.routes import BODY, KEYED, EngineDep, Limit, Offset, PathId, ServiceDep, problem
 from shopmind.serve.routes.events import known_shopper
+
+T = TypeVar("T")
 
 # Each route names its own scope: the profile and the segments' summaries are read, the
 # member lists and rule segments (who is in them) admin.
@@ -68,13 +70,18 @@ class SegmentOut(BaseModel):
     total: int
 
 
-def _segments(engine: Engine) -> SegmentModel:
-    if engine.segments is None:
+def _held(value: T | None, what: str) -> T:
+    """What the active bundle holds, or a 404 saying it holds none (an older bundle)."""
+    if value is None:
         raise HTTPException(
             status.HTTP_404_NOT_FOUND,
-            "the active bundle holds no segments: train with segments on (the default)",
+            f"the active bundle holds no {what}: train a new one (shopmind train)",
         )
-    return engine.segments
+    return value
+
+
+def _segments(engine: Engine) -> SegmentModel:
+    return _held(engine.segments, "segments")
 
 
 @router.get(
@@ -163,12 +170,7 @@ def delete_rule_segment(segment_id: PathId, service: ServiceDep) -> dict[str, bo
 
 
 def _facts(engine: Engine) -> ShopperFacts:
-    if engine.facts is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND,
-            "the active bundle holds no shopper facts for rule segments: train it again",
-        )
-    return engine.facts
+    return _held(engine.facts, "shopper facts for rule segments")
 
 
 class AudienceMember(BaseModel):
