@@ -101,7 +101,8 @@ def export_user(user_id: str, store: StoreOpt = None, home: HomeOpt = None) -> N
     with using_home(home), open_store(store) as db:
         data = db.export_user(user_id)
         bundle = BundleStore(home_folder()).active()
-        found = None if bundle is None else Engine.load(bundle, db).profile(user_id)
+        held = data["user"] is not None or bool(data["events"])  # nothing stored: no profile
+        found = Engine.load(bundle, db).profile(user_id) if bundle is not None and held else None
         data["profile"] = None if found is None else found.model_dump(mode="json")
         cli.console.print_json(json.dumps(data))
 
