@@ -19,7 +19,7 @@ from shopmind.data.idmap import IdMap
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.features import absent_values, feature_columns
 from shopmind.ranking.rules import CompiledRules
-from shopmind.ranking.scorers import Scorer
+from shopmind.ranking.scorers import Scorer, scored_by
 from shopmind.ranking.slate import Explanation, Slate
 from shopmind.ranking.sources import TRENDING
 
@@ -82,7 +82,8 @@ def _shares(slate: Slate, scorer: Scorer | None, served: np.ndarray) -> list[dic
         without = rows.copy()
         without[:, cols] = absent[cols]
         variants.append(without)
-    scores = scorer.score(np.vstack(variants)).reshape(len(variants), len(rows))
+    scores = scored_by(scorer, slate.feature_names, np.vstack(variants))
+    scores = scores.reshape(len(variants), len(rows))
     effects = dict(zip(groups, scores[0][None, :] - scores[1:], strict=True))
     out = []
     for j, pos in enumerate(served.tolist()):

@@ -21,7 +21,7 @@ from shopmind.ranking import explain as explaining
 from shopmind.ranking import features, stages
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.rules import CompiledRules, RuleSet
-from shopmind.ranking.scorers import Scorer
+from shopmind.ranking.scorers import Scorer, scored_by
 from shopmind.ranking.slate import Request, Slate
 from shopmind.ranking.sources import Sources
 
@@ -66,7 +66,7 @@ class Pipeline:
                     features.compute(slate, ctx, self.feature_sources)
                 with _timed(slate, "scorer"):
                     assert slate.features is not None
-                    slate.score = self.scorer.score(slate.features)
+                    slate.score = scored_by(self.scorer, slate.feature_names, slate.features)
         self.finish(slate, ctx, ids, explain)
         return slate
 
@@ -109,7 +109,8 @@ class Pipeline:
         scored = [s for s in slates if s.features is not None and s.fallback is None]
         if not scored:
             return
-        scores = self.scorer.score(np.concatenate([s.features for s in scored]))  # type: ignore[misc]
+        features = np.concatenate([s.features for s in scored])  # type: ignore[misc]
+        scores = scored_by(self.scorer, scored[0].feature_names, features)
         at = 0
         for slate in scored:
             size = len(slate.items)

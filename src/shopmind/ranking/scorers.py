@@ -34,6 +34,23 @@ class Scorer(Protocol):
     def save(self, folder: Path) -> None: ...
 
 
+def scored_by(scorer: Any, names: Sequence[str], features: np.ndarray) -> np.ndarray:
+    """The scorer's scores of these feature rows, read by name: a scorer fitted on some
+    columns reads those, in its order, whatever else the features hold (another feature
+    family computed beside them, as a research ablation does). A scorer without names reads
+    the rows as they are."""
+    wanted = getattr(scorer, "names", None)
+    if wanted is None or tuple(wanted) == tuple(names):
+        out: np.ndarray = scorer.score(features)
+        return out
+    index = {n: j for j, n in enumerate(names)}
+    missing = [n for n in wanted if n not in index]
+    if missing:
+        raise ValueError(f"the scorer reads features the slate lacks: {', '.join(missing[:5])}")
+    picked: np.ndarray = scorer.score(features[:, [index[n] for n in wanted]])
+    return picked
+
+
 @dataclass(frozen=True)
 class BlendScorer:
     """Σ weight(source) × normalised score(source)."""
