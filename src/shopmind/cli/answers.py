@@ -108,11 +108,9 @@ def audience(
             raise fail("no bundle is active: run `shopmind train` first")
         engine = Engine.load(bundle, db)
         try:
-            ranked = engine.audience_of(item_id, k + 100)
+            members = engine.audience_of(item_id, k)
         except KeyError:
             raise fail(f"no item {item_id!r} in the active bundle's catalogue", code=1) from None
-        stored = db.stored_users([m.user_id for m in ranked])
-    members = [m for m in ranked if m.user_id in stored][:k]
     if as_csv:
         writer = csv.writer(sys.stdout)
         writer.writerow(["user_id", "score", "reason"])

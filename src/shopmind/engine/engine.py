@@ -157,17 +157,17 @@ class Engine:
         self.segments: SegmentModel | None = None
         #: Segment id -> its members at training time (user ids).
         self.segment_members: dict[str, list[str]] = {}
-        folder = bundle.segments_folder
-        #: Item audiences: the models run in reverse over the training snapshot's shoppers.
-        self.audience: Audience | None = None
-        if bundle.audience_folder is not None:
-            self.audience = Audience.load(bundle.audience_folder)
         #: What rule segments are evaluated on (the training snapshot's shoppers).
         self.facts: ShopperFacts | None = None
+        folder = bundle.segments_folder
         if folder is not None:
             self.segments, self.segment_members = SegmentModel.load(folder)
             if (folder / FACTS_FILE).exists():
                 self.facts = ShopperFacts.load(folder)
+        #: Item audiences: the models run in reverse over the training snapshot's shoppers.
+        self.audience: Audience | None = None
+        if bundle.audience_folder is not None:
+            self.audience = Audience.load(bundle.audience_folder)
 
     @classmethod
     def load(
@@ -328,8 +328,9 @@ class Engine:
         return profile
 
     def audience_of(self, item_id: str, k: int = 100) -> list[Member]:
-        """The shoppers most likely to want the item (the models in reverse), best first;
-        KeyError for an item the engine does not know or has deleted."""
+        """The ``k`` shoppers most likely to want the item (the models in reverse), best
+        first, a shopper deleted since training never among them; KeyError for an item the
+        engine does not know or has deleted."""
         index = self.items.index(item_id)
         if index < 0 or self.removed[index]:
             raise KeyError(item_id)
@@ -337,7 +338,15 @@ class Engine:
             return []
         titles = self.side.title
         with self._lock.read():
-            return self.audience.rank(index, self.models, k, lambda i: repr(titles[i]))
+            # A margin for erased shoppers; the store says who is still there.
+            ranked = self.audience.rank(index, self.models, k + 100, lambda i: repr(titles[i]))
+        kept = self.still_stored([m.user_id for m in ranked])
+        return [m for m in ranked if m.user_id in kept][:k]
+
+    def still_stored(self, user_ids: Sequence[str]) -> list[str]:
+        """These shoppers (of the training snapshot) but those deleted since, in order."""
+        stored = self.store.stored_users(user_ids)
+        return [u for u in user_ids if u in stored]
 
     def _profile_items(self, arrays: ItemArrays) -> ProfileItems:
         """The catalogue as profiles read it, rebuilt when the catalogue changed; the words'

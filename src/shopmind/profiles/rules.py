@@ -176,6 +176,10 @@ class ShopperFacts:
             ok &= self._holds(c)
         return np.flatnonzero(ok)
 
+    def members(self, rules: Sequence[Condition]) -> list[str]:
+        """The ids of the shoppers that meet every condition."""
+        return [self.users[r] for r in self.matching(rules).tolist()]
+
     def _holds(self, c: Condition) -> np.ndarray:
         n = len(self.users)
         if c.bought_in is not None or c.engaged_with is not None:

@@ -130,11 +130,9 @@ def segment(
         rule = service.rule_segments.get(segment_id)
         if rule is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no segment {segment_id!r}")
-        facts = _facts(engine)
-        listed = [facts.users[r] for r in facts.matching(rule.rules).tolist()]
+        listed = _facts(engine).members(rule.rules)
         found = RuleSegmentOut(**rule.model_dump(), size=len(listed))
-    stored = service.store.stored_users(listed)
-    members = [u for u in listed if u in stored]
+    members = engine.still_stored(listed)
     return SegmentOut(segment=found, members=members[offset : offset + limit], total=len(members))
 
 
@@ -150,9 +148,8 @@ def add_rule_segment(posted: RuleSegmentIn, engine: EngineDep, service: ServiceD
     members. A bad condition is a 422 naming the rule (its index) and the field."""
     facts = _facts(engine)
     rule = service.rule_segments.add(posted)
-    listed = [facts.users[r] for r in facts.matching(rule.rules).tolist()]
-    stored = service.store.stored_users(listed)
-    members = [u for u in listed if u in stored]
+    listed = facts.members(rule.rules)
+    members = engine.still_stored(listed)
     out = RuleSegmentOut(**rule.model_dump(), size=len(listed))
     return SegmentOut(segment=out, members=members[:100], total=len(members))
 
@@ -199,7 +196,6 @@ class AudienceOut(BaseModel):
 def item_audience(
     item_id: PathId,
     engine: EngineDep,
-    service: ServiceDep,
     k: Annotated[int, Query(ge=1, le=10_000, description="Shoppers wanted")] = 100,
     format: Annotated[
         Literal["json", "csv"], Query(description="csv: a file to download")
@@ -208,15 +204,13 @@ def item_audience(
     """The shoppers most likely to buy the item next (the bundle's models run in reverse),
     best first, each with why; for a campaign. A shopper deleted since is never listed."""
     try:
-        ranked = engine.audience_of(item_id, k + 100)
+        ranked = engine.audience_of(item_id, k)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
-    stored = service.store.stored_users([m.user_id for m in ranked])
     members = [
         AudienceMember(user_id=m.user_id, score=m.score, sources=m.sources, reason=m.reason)
         for m in ranked
-        if m.user_id in stored
-    ][:k]
+    ]
     if format == "csv":
         out = io.StringIO()
         writer = csv.writer(out)
