@@ -41,6 +41,16 @@ _HOURS = np.concatenate(
 )
 
 
+def _weights(persona: vocab.Persona, primary_share: float | None) -> dict[str, float]:
+    """The persona's department weights; with ``primary_share``, its first one gets that share."""
+    weights = persona.departments
+    if primary_share is None:
+        return weights
+    first, *others = weights
+    rest = sum(weights[d] for d in others)
+    return {first: primary_share} | {d: (1 - primary_share) * weights[d] / rest for d in others}
+
+
 def _favoured(n_rows: int, options: tuple[str, ...], favoured: list[tuple[str, ...]]) -> FloatArray:
     weights = np.ones((n_rows, len(options)))
     for row, names in enumerate(favoured):
@@ -76,7 +86,7 @@ class Shoppers:
 
         alpha = np.full((n_segments, len(vocab.DEPARTMENTS)), 0.05)
         for row, persona in enumerate(personas):
-            for dept, weight in persona.departments.items():
+            for dept, weight in _weights(persona, config.primary_share).items():
                 alpha[row, vocab.DEPARTMENTS.index(dept)] += config.segment_concentration * weight
         dept_pref = rng.gamma(alpha[segment])
         dept_pref /= dept_pref.sum(axis=1, keepdims=True)

@@ -33,6 +33,10 @@ class SyntheticConfig(BaseModel):
     price_spread: float = Field(0.45, gt=0.0)
     #: Dirichlet weight of a segment's departments against 0.05 for every other one.
     segment_concentration: float = Field(20.0, gt=0.0)
+    #: If set, each persona's first department gets this share of its weight (the others keep
+    #: their proportions in the rest): a shop whose shoppers each have one clear department.
+    #: ``None`` keeps the personas' own mixes (Fashion 0.5 / Beauty 0.5 and the like).
+    primary_share: Probability | None = None
     #: Share of shoppers whose price band is their segment's (the rest draw one at random).
     band_loyalty: Probability = 0.8
     #: Share of views on a leaf drawn from the whole shop's mix rather than the shopper's taste.
