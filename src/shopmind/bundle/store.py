@@ -8,6 +8,7 @@ Layout of ``$SHOPMIND_HOME/bundles/<version>/`` (no pickle anywhere)::
     items.npz            price, availability, popularity and trending counts per item
     models/<name>/       each model, written by its own ``save()`` (model.json + state.npz)
     similar/             the SimilarItems index (text + co-interaction), when built
+    relations/           complements and the category graph (shopmind.relations), when mined
 
 ``bundles/active`` names the active version; it is replaced atomically, under a file lock
 (``bundles/active.lock``) so that "activate it if it is newer than the active one" holds
@@ -85,6 +86,11 @@ class Bundle:
     @property
     def segments_folder(self) -> Path | None:
         folder = self.path / "segments"
+        return folder if folder.exists() else None
+
+    @property
+    def relations_folder(self) -> Path | None:
+        folder = self.path / "relations"
         return folder if folder.exists() else None
 
     @property
@@ -251,6 +257,8 @@ class BundleWriter:
     segments: tuple[Any, Any, Any] | None = None
     #: The shoppers' histories as the models score items in reverse (``audience/``), or None.
     audience: Any | None = None
+    #: Complements and the category graph (``relations/``), or None.
+    relations: Any | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -266,6 +274,8 @@ class BundleWriter:
             model.save(folder / "segments", members, facts)
         if self.audience is not None:
             self.audience.save(folder / "audience")
+        if self.relations is not None:
+            self.relations.save(folder / "relations")
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
 
 

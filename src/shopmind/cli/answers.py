@@ -1,4 +1,4 @@
-"""Who the shoppers are, from the command line: a shopper's profile, the shop's segments."""
+"""Answers from the command line: a profile, the segments, an item's audience and complements."""
 
 from __future__ import annotations
 
@@ -121,3 +121,39 @@ def audience(
     cli.console.print_json(
         json.dumps({"item_id": item_id, "bundle": bundle.version, "members": rows})
     )
+
+
+@app.command()
+def complements(
+    item_id: str,
+    store: StoreOpt = None,
+    home: HomeOpt = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="Items wanted.")] = 10,
+) -> None:
+    """What goes with ITEM_ID: what shoppers went on to after it in other categories (look-
+    alikes rejected), or through its category's links for a new item; as JSON, each with why."""
+    from shopmind.bundle import BundleStore
+    from shopmind.engine import Engine
+
+    with using_home(home), open_store(store) as db:
+        bundle = BundleStore(home_folder()).active()
+        if bundle is None:
+            raise fail("no bundle is active: run `shopmind train` first")
+        engine = Engine.load(bundle, db)
+        try:
+            answer = engine.related("complementary", item_id, k)
+        except KeyError:
+            raise fail(f"no item {item_id!r} in the active bundle's catalogue", code=1) from None
+        rows = [
+            {
+                "item_id": r.item_id,
+                "title": engine.side.title[r.index],
+                "category": " > ".join(engine.side.category[r.index]),
+                "score": round(r.score, 6),
+                "evidence": r.models,
+                "reason": r.reason,
+            }
+            for r in answer.items
+        ]
+    out = {"item_id": item_id, "bundle": bundle.version, "items": rows, "reason": answer.reason}
+    cli.console.print_json(json.dumps(out))

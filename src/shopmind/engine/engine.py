@@ -41,7 +41,8 @@ from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.scorers import BlendScorer, Scorer, load_scorer
 from shopmind.ranking.slate import Exclusion, Explanation, Request, Slate
-from shopmind.ranking.sources import PER_SOURCE, SIMILAR, Sources
+from shopmind.ranking.sources import COMPLEMENTS, PER_SOURCE, SIMILAR, Sources
+from shopmind.relations.complements import Complements
 
 if TYPE_CHECKING:
     from shopmind.catalog.store import Store
@@ -51,8 +52,10 @@ log = logging.getLogger(__name__)
 Exclude = Literal["purchased", "seen", "none"]
 #: A source is named on an item when it gave at least this share of the leading source's.
 SOURCE_SHARE = 0.25
-#: Similar items' candidates proposed per request.
-SIMILAR_CANDIDATES = 100
+#: Candidates an item-anchored answer's source proposes per request.
+ANCHORED_CANDIDATES = 100
+#: The item-anchored answers (``Engine.related``) and the source each runs on.
+ANCHORED = {"similar": SIMILAR, "complementary": COMPLEMENTS}
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,7 @@ class Engine:
         sources: Sources | None = None,
         feature_sources: Sequence[str] = (),
         rules: RuleSet | None = None,
+        complements: Complements | None = None,
     ) -> None:
         self.bundle = bundle
         self.store = store
@@ -144,12 +148,18 @@ class Engine:
         served: Scorer = scorer or BlendScorer(self.weights, feature_names(names))
         self.rules = rules or RuleSet()
         self.recommendations = Pipeline(sources, served, self.rules, names)
-        self.similars = Pipeline(
-            Sources({SIMILAR: SIMILAR_CANDIDATES}),
-            BlendScorer({SIMILAR: 1.0}, feature_names((SIMILAR,))),
-            self.rules,
-            (SIMILAR,),
-        )
+        self.complements = complements
+        #: The answers anchored on an item, each a pipeline of one source: its look-alikes
+        #: ("similar") and what goes with it ("complementary").
+        self.anchored = {
+            kind: Pipeline(
+                Sources({source: ANCHORED_CANDIDATES}),
+                BlendScorer({source: 1.0}, feature_names((source,))),
+                self.rules,
+                (source,),
+            )
+            for kind, source in ANCHORED.items()
+        }
         self._context: tuple[object, RankingContext] | None = None
         self.profile_config: ProfileConfig = bundle.manifest.config.profiles
         self._profiles_of: tuple[ItemArrays, ProfileItems] | None = None
@@ -179,6 +189,7 @@ class Engine:
         models = {name: Recommender.load(bundle.model_folder(name)) for name in bundle.model_names}
         folder = bundle.similar_folder
         similar = SimilarItems.load(folder) if folder is not None else None
+        relations = bundle.relations_folder
         spec = bundle.manifest.ranking
         scorer: Scorer | None = None
         sources: Sources | None = None
@@ -197,6 +208,7 @@ class Engine:
             sources=sources,
             feature_sources=names,
             rules=rules,
+            complements=Complements.load(relations) if relations is not None else None,
         )
         if sync:
             engine.sync_items()
@@ -239,7 +251,8 @@ class Engine:
         """Serve with these rules from the next request on."""
         self.rules = rules
         self.recommendations.rules = rules
-        self.similars.rules = rules
+        for pipeline in self.anchored.values():
+            pipeline.rules = rules
 
     def context(self) -> RankingContext:
         """What the stages read now (rebuilt only when the catalogue changed)."""
@@ -247,7 +260,14 @@ class Engine:
         cached = self._context
         if cached is not None and cached[0] is arrays:
             return cached[1]
-        ctx = build_context(self.models, arrays, self.similar, event_types(), DEFAULT_EVENT_WEIGHTS)
+        ctx = build_context(
+            self.models,
+            arrays,
+            self.similar,
+            event_types(),
+            DEFAULT_EVENT_WEIGHTS,
+            self.complements,
+        )
         self._context = (arrays, ctx)
         return ctx
 
@@ -361,24 +381,39 @@ class Engine:
 
     def similar_items(self, item_id: str, k: int = 10, filters: ItemFilter | None = None) -> Answer:
         """Items like this one (text and co-interaction), after the filters and rules."""
+        return self.related("similar", item_id, k, filters)
+
+    def related(
+        self,
+        kind: Literal["similar", "complementary"],
+        item_id: str,
+        k: int = 10,
+        filters: ItemFilter | None = None,
+    ) -> Answer:
+        """The answer of kind ``kind`` anchored on an item (see :attr:`anchored`): its similar
+        items, or its complements; after the filters and rules."""
         index = self.items.index(item_id)
         if index < 0 or self.removed[index]:
             raise KeyError(item_id)
-        if self.similar is None:
+        if kind == "similar" and self.similar is None:
             return Answer([], "this bundle holds no model for similar items")
+        if kind == "complementary" and self.complements is None:
+            return Answer([], "this bundle holds no complements; retrain with `shopmind train`")
         request = Request(
             history=Histories.from_lists([[index]]),
             kinds=("view",),
             k=k,
-            placement="similar",
+            placement=kind,
             filters=filters,
             exclusion=Exclusion(purchased=False),
             anchor=index,
         )
         with self._slots, self._lock.read():
-            slate = self.similars.run(request, self.context(), self.items)
+            slate = self.anchored[kind].run(request, self.context(), self.items)
         if slate.reason is None and not len(slate.served_items):
-            slate.reason = "no similar item passes the filters"
+            slate.reason = (
+                f"no {'similar' if kind == 'similar' else 'complementary'} item passes the filters"
+            )
         return self._answer(slate)
 
     def why_not(
@@ -434,8 +469,11 @@ class Engine:
             item = int(items[pos])
             explanation = slate.explanations[j] if j < len(slate.explanations) else None
             named = _named(explanation)
-            if slate.request.anchor is not None:
-                named = self._similar_sources(slate.request.anchor, item)
+            anchor = slate.request.anchor
+            if anchor is not None and COMPLEMENTS in slate.sources and self.complements:
+                named = [self.complements.why(anchor, item, self.side.category).origin]
+            elif anchor is not None:
+                named = self._similar_sources(anchor, item)
             out.append(
                 Recommended(
                     item,

@@ -19,6 +19,7 @@ from shopmind.catalog.schema import DAY_MS
 from shopmind.data.dataset import ItemSide
 from shopmind.models.base import Recommender
 from shopmind.models.similar import SimilarItems
+from shopmind.relations.complements import Complements
 
 #: "Popular" means among the catalogue's most chosen 10% (and chosen at all).
 POPULAR_QUANTILE = 0.9
@@ -117,6 +118,8 @@ class RankingContext:
     type_names: tuple[str, ...] = ()
     #: Event type -> weight (how much an event says about the shopper).
     type_weights: Mapping[str, float] = field(default_factory=dict)
+    #: What goes with what (complements and the category graph), when the bundle has them.
+    complements: Complements | None = None
 
     @property
     def n_items(self) -> int:
@@ -175,6 +178,7 @@ def build_context(
     similar: SimilarItems | None,
     type_names: tuple[str, ...],
     type_weights: Mapping[str, float],
+    complements: Complements | None = None,
 ) -> RankingContext:
     """The context of a bundle's models over a catalogue: text and co-interaction come from
     the similar-items index (the same rows the engine keeps current as items arrive)."""
@@ -188,4 +192,5 @@ def build_context(
         similar=similar,
         type_names=type_names,
         type_weights=type_weights,
+        complements=complements,
     )

@@ -21,7 +21,7 @@ from shopmind.ranking.features import absent_values, feature_columns
 from shopmind.ranking.rules import CompiledRules
 from shopmind.ranking.scorers import Scorer, scored_by
 from shopmind.ranking.slate import Explanation, Slate
-from shopmind.ranking.sources import TRENDING
+from shopmind.ranking.sources import COMPLEMENTS, TRENDING
 
 #: A history item explains a served item when their relation reaches this.
 RELATION_FLOOR = 0.35
@@ -142,7 +142,10 @@ def _sentence(
     pop = ctx.items.popularity
     popular = item < len(pop) and pop[item] >= popular_from
     if slate.request.anchor is not None:
-        title = side.title[slate.request.anchor] or ids.id(slate.request.anchor)
+        anchor = slate.request.anchor
+        title = side.title[anchor] or ids.id(anchor)
+        if COMPLEMENTS in slate.sources and ctx.complements is not None:
+            return ctx.complements.why(anchor, item, side.category).sentence(title)
         return f"similar to {title}"
     if rules and _pinned(slate, item):
         return "featured by the shop"

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shopmind.data.idmap import IdMap
 from shopmind.files import atomic_write
 from shopmind.ranking.context import ItemArrays
+from shopmind.ranking.slate import Placement as PlacementName
 
 Operator = Literal["eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "contains"]
 #: Item fields a condition may read; ``attributes.<name>`` reads an attribute.
@@ -85,7 +86,7 @@ class Rule(_Strict):
     #: Pin: the 0-based position the item takes.
     position: int = Field(default=0, ge=0, le=1_000)
     #: Placements the rule applies to (empty: all).
-    placements: list[Literal["for_you", "similar"]] = Field(default_factory=list)
+    placements: list[PlacementName] = Field(default_factory=list)
     enabled: bool = True
 
     @model_validator(mode="after")
@@ -105,7 +106,7 @@ class Cap(_Strict):
 
     by: Literal["brand", "leaf", "root"]
     max: int = Field(ge=1, le=1_000)
-    placements: list[Literal["for_you", "similar"]] = Field(default_factory=list)
+    placements: list[PlacementName] = Field(default_factory=list)
 
 
 class Diversity(_Strict):
@@ -128,9 +129,9 @@ class Placement(_Strict):
     recent: int = Field(default=0, ge=0, le=100)
 
 
-def _default_placements() -> dict[Literal["for_you", "similar"], Placement]:
+def _default_placements() -> dict[PlacementName, Placement]:
     # "Recommended for you" does not lead with the product the shopper just viewed.
-    return {"for_you": Placement(recent=1), "similar": Placement()}
+    return {"for_you": Placement(recent=1), "similar": Placement(), "complementary": Placement()}
 
 
 class RuleSet(_Strict):
@@ -139,9 +140,7 @@ class RuleSet(_Strict):
     rules: list[Rule] = Field(default_factory=list)
     caps: list[Cap] = Field(default_factory=list)
     diversity: Diversity = Field(default_factory=Diversity)
-    placements: dict[Literal["for_you", "similar"], Placement] = Field(
-        default_factory=_default_placements
-    )
+    placements: dict[PlacementName, Placement] = Field(default_factory=_default_placements)
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:

@@ -19,7 +19,7 @@ import numpy as np
 from shopmind.data.filters import ItemFilter
 from shopmind.data.histories import Histories
 
-Placement = Literal["for_you", "similar"]
+Placement = Literal["for_you", "similar", "complementary"]
 
 
 @dataclass(frozen=True)

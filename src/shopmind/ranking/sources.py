@@ -29,6 +29,8 @@ PER_SOURCE = 100
 TRENDING = "trending"
 #: The similar-items source: the anchor item's text and co-interaction neighbours.
 SIMILAR = "similar"
+#: The complements source: what shoppers go on to after the anchor item.
+COMPLEMENTS = "complements"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,9 @@ class Sources:
             if name == SIMILAR:
                 proposals[name], similar = _similar(slate, ctx, n, allowed)
                 continue
+            if name == COMPLEMENTS:
+                proposals[name], similar = _complements(slate, ctx, n, allowed)
+                continue
             model = ctx.models[name]
             row = full.get(name)
             if row is None:
@@ -93,7 +98,7 @@ class Sources:
         for name, proposed in proposals.items():
             if name == TRENDING:
                 score = ctx.items.trending_score[union]
-            elif name == SIMILAR:
+            elif name in (SIMILAR, COMPLEMENTS):
                 score = np.array([similar.get(int(i), np.nan) for i in union], np.float32)
             elif name in full:
                 score = full[name][union]
@@ -118,6 +123,21 @@ def _similar(
     keep = ids[0] >= 0
     chosen = ids[0][keep].astype(np.int64)
     return chosen, dict(zip(chosen.tolist(), scores[0][keep].tolist(), strict=True))
+
+
+def _complements(
+    slate: Slate, ctx: RankingContext, n: int, allowed: np.ndarray
+) -> tuple[np.ndarray, dict[int, float]]:
+    """The anchor's complements among the allowed, best first, and their strength."""
+    anchor = slate.request.anchor
+    found = ctx.complements
+    if anchor is None or found is None:
+        return np.zeros(0, np.int64), {}
+    mask = allowed.copy()
+    mask[anchor] = False
+    side = ctx.items.side
+    ids, scores = found.of(anchor, n, mask, side.category, ctx.items.popularity, ctx.text_rows)
+    return ids, dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
 
 def _padded(scores: np.ndarray, n: int) -> np.ndarray:

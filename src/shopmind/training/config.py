@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shopmind.profiles import ProfileConfig
 from shopmind.profiles.segments import SegmentConfig
+from shopmind.relations.complements import RelationsConfig
 
 #: The models a bundle blends unless told otherwise (``shopmind train``, the demo's bundle,
 #: a retrain), with their parameters: name (see ``shopmind.models.registry``) -> parameters.
@@ -76,6 +77,8 @@ class TrainConfig(BaseModel):
     profiles: ProfileConfig = Field(default_factory=ProfileConfig)
     #: How segments are found among the profiles; None: no segments.
     segments: SegmentConfig | None = Field(default_factory=SegmentConfig)
+    #: How complements and the category graph are mined (None: not at all).
+    relations: RelationsConfig | None = Field(default_factory=RelationsConfig)
 
     @classmethod
     def for_models(cls, names: Iterable[str], **settings: Any) -> TrainConfig:

@@ -42,6 +42,7 @@ from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.scorers import BlendScorer, LightGBMScorer, Scorer
 from shopmind.ranking.sources import Sources
+from shopmind.relations.complements import Complements
 from shopmind.training import ranker as ranking
 from shopmind.training import tune
 from shopmind.training.config import TrainConfig
@@ -65,6 +66,8 @@ class Fitted:
     similar_blend: SimilarBlend | None
     ranking: RankingSpec | None
     chosen: dict[str, Any] = field(default_factory=dict)
+    #: Complements and the category graph, mined from the same events as the models.
+    relations: Complements | None = None
 
 
 def split_for_training(data: Dataset, config: TrainConfig) -> Split | None:
@@ -220,7 +223,10 @@ def fit_bundle(data: Dataset, config: TrainConfig, steps: Steps | None = None) -
         chosen=chosen,
     )
     weights = dict(blend.weights)
-    return Fitted(models, items, similar, scorer, weights, metrics, similar_blend, spec, chosen)
+    relations = _relations(train, config, ctx, steps)
+    return Fitted(
+        models, items, similar, scorer, weights, metrics, similar_blend, spec, chosen, relations
+    )
 
 
 def gain_over(ours: np.ndarray, baseline: np.ndarray) -> dict[str, float]:
@@ -263,7 +269,22 @@ def _fit_unvalidated(data: Dataset, config: TrainConfig, steps: Steps | None) ->
         chosen={"validated": False},
     )
     items = ItemTable.from_dataset(data)
-    return Fitted(models, items, similar, scorer, weights, {}, None, spec, {"validated": False})
+    ctx = build_context(models, items.arrays(), similar, data.type_names, DEFAULT_EVENT_WEIGHTS)
+    relations = _relations(data, config, ctx, steps)
+    return Fitted(
+        models, items, similar, scorer, weights, {}, None, spec, {"validated": False}, relations
+    )
+
+
+def _relations(
+    data: Dataset, config: TrainConfig, ctx: RankingContext, steps: Steps | None
+) -> Complements | None:
+    """Complements and the category graph of the events the models were fitted on."""
+    if config.relations is None:
+        return None
+    _say(steps, "mining complements and the category graph")
+    text = ctx.text_rows(np.arange(data.n_items)) if ctx.text is not None else None
+    return Complements.build(data, config.relations, text)
 
 
 def _similar(
@@ -294,6 +315,7 @@ def context_of(fitted: Fitted, type_names: tuple[str, ...] | None = None) -> Ran
         fitted.similar,
         type_names or event_types(),
         DEFAULT_EVENT_WEIGHTS,
+        fitted.relations,
     )
 
 

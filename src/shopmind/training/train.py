@@ -119,7 +119,14 @@ def _train_once(
             snapshot=mark,
         )
         writer = BundleWriter(
-            manifest, fitted.items, fitted.models, fitted.similar, fitted.scorer, segments, audience
+            manifest,
+            fitted.items,
+            fitted.models,
+            fitted.similar,
+            fitted.scorer,
+            segments,
+            audience,
+            fitted.relations,
         )
         bundle = bundles.write(writer)
     return bundle

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 
 from shopmind.catalog.store import Store
+from shopmind.synthetic import generate
 
-from .conftest import TrainedShop
+from .conftest import SHOP, TrainedShop
 
 
 def _cards(page: Any, row: str) -> list[dict[str, str]]:
@@ -244,3 +245,23 @@ def test_a_read_key_alone_cannot_record_a_view_and_the_page_says_which_scope(
     page.wait_for_selector('[data-testid="notice"]', state="visible")
     assert "ingest scope" in page.text_content('[data-testid="notice"]')
     assert stored() == before
+
+
+def test_the_product_page_shows_what_goes_with_it_from_other_categories(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    # A planted complement source: buying it makes its partner (another leaf) likely next.
+    shop = generate(SHOP)
+    source, _ = shop.truth.complementary_pairs[0]
+    page.goto(f"{base_url}/product/{source}")
+    page.wait_for_selector('[data-testid="row-complementary"][data-state="ready"]')
+    title = page.text_content('[data-testid="product-title"]')
+    assert page.text_content('[data-testid="row-complementary-anchor"]') == title
+    shown = _cards(page, "row-complementary")
+    answer = api.get(f"/v1/items/{source}/complementary", params={"k": 12}).json()
+    assert shown, "the product page shows what goes with the item"
+    assert [c["item_id"] for c in shown] == [i["item_id"] for i in answer["items"]]
+    assert all(c["reason"].startswith("goes with") for c in shown)
+    leaf = api.get(f"/v1/items/{source}").json()["category"]
+    for card in shown:  # complements, not look-alikes: never the item's own leaf
+        assert api.get(f"/v1/items/{card['item_id']}").json()["category"] != leaf

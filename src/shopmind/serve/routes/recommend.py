@@ -1,4 +1,4 @@
-"""The answers: a shopper's recommendations and an item's similar items."""
+"""The answers: a shopper's recommendations, an item's similar items and its complements."""
 
 from __future__ import annotations
 
@@ -131,6 +131,27 @@ def similar_items(
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
     try:
         answer = engine.similar_items(item_id, min(k, service.settings.max_k), rules)
+    except KeyError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
+    return SimilarItemsOut(
+        item_id=item_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
+    )
+
+
+@router.get("/items/{item_id}/complementary", responses={404: problem("No such item")})
+def complementary_items(
+    item_id: PathId,
+    engine: EngineDep,
+    service: ServiceDep,
+    rules: Rules,
+    k: K = 10,
+) -> SimilarItemsOut:
+    """What goes with this item: what shoppers went on to after it, in other categories
+    (look-alikes rejected); completed through its category's links for a new item."""
+    if _removed(engine, item_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
+    try:
+        answer = engine.related("complementary", item_id, min(k, service.settings.max_k), rules)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
     return SimilarItemsOut(

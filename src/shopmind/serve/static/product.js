@@ -1,4 +1,4 @@
-// A product page: details and "Similar items" (clicking one records a view, like the storefront).
+// A product page: details, "Similar items" and "Goes with" (clicking one records a view).
 
 import { api, reportError } from "./api.js";
 import { byTestId, currentShopper, fillRow, formatCategory, formatPrice, el, swatch } from "./ui.js";
@@ -39,14 +39,23 @@ async function render() {
     article.dataset.state = "error";
     reportError(error, `cannot load product ${itemId}`);
   }
-  const row = byTestId("row-similar");
+  byTestId("row-complementary-anchor").textContent = byTestId("product-title").textContent;
+  await Promise.all([
+    loadRow("similar", "similar items"),
+    loadRow("complementary", "what goes with this item"),
+  ]);
+}
+
+// One item-anchored row: /v1/items/{id}/{kind} into #row-{kind}.
+async function loadRow(kind, what) {
+  const row = byTestId(`row-${kind}`);
   try {
-    const similar = await api(`/v1/items/${encodeURIComponent(itemId)}/similar?k=${K}`);
-    fillRow(byTestId("row-similar-items"), byTestId("row-similar-reason"), similar, userId);
+    const answer = await api(`/v1/items/${encodeURIComponent(itemId)}/${kind}?k=${K}`);
+    fillRow(byTestId(`row-${kind}-items`), byTestId(`row-${kind}-reason`), answer, userId);
     row.dataset.state = "ready";
   } catch (error) {
     row.dataset.state = "error";
-    reportError(error, "cannot load similar items");
+    reportError(error, `cannot load ${what}`);
   }
 }
 
