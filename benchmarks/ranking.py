@@ -55,6 +55,7 @@ from shopmind.bundle import Bundle, BundleStore
 from shopmind.catalog.formats import detect_format
 from shopmind.catalog.store import Store
 from shopmind.config import HOME_ENV, OLD_STORE_ENV, STORE_ENV
+from shopmind.data.dataset import Dataset
 from shopmind.data.split import EvalSet
 from shopmind.engine import Engine
 
@@ -213,6 +214,8 @@ class Opened:
     engine: Engine
     valid: EvalSet
     test: EvalSet
+    #: What the bundle's models were fitted on (the split's training part, the store's ids).
+    train: Dataset | None = None
 
     @property
     def pipeline(self) -> Pipeline:
@@ -241,7 +244,7 @@ def opened(home: Path) -> Iterator[Opened]:
         engine = Engine.load(bundle, store, sync=False)
         ids = data.items.to_list()
         valid = in_bundle_ids(split.valid, ids, engine)
-        yield Opened(bundle, engine, valid, in_bundle_ids(split.test, ids, engine))
+        yield Opened(bundle, engine, valid, in_bundle_ids(split.test, ids, engine), split.train)
     finally:
         store.close()
         if before is None:

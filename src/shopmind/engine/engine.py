@@ -41,7 +41,7 @@ from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.scorers import BlendScorer, Scorer, load_scorer
 from shopmind.ranking.slate import Exclusion, Explanation, Request, Slate
-from shopmind.ranking.sources import COMPLEMENTS, PER_SOURCE, SIMILAR, Sources
+from shopmind.ranking.sources import COMPLEMENTS, LINKED, PER_SOURCE, SIMILAR, Sources
 from shopmind.relations.complements import Complements
 
 if TYPE_CHECKING:
@@ -56,6 +56,8 @@ SOURCE_SHARE = 0.25
 ANCHORED_CANDIDATES = 100
 #: The item-anchored answers (``Engine.related``) and the source each runs on.
 ANCHORED = {"similar": SIMILAR, "complementary": COMPLEMENTS}
+#: Candidates the category graph proposes for the cross-category row.
+CROSS_CANDIDATES = 100
 
 
 @dataclass(frozen=True)
@@ -148,6 +150,11 @@ class Engine:
         served: Scorer = scorer or BlendScorer(self.weights, feature_names(names))
         self.rules = rules or RuleSet()
         self.recommendations = Pipeline(sources, served, self.rules, names)
+        #: "Explore new categories": the same sources and ranker, over the items of categories
+        #: the graph links to the shopper's, with the graph's own proposals beside them.
+        self.cross = Pipeline(
+            Sources({**sources.per_source, LINKED: CROSS_CANDIDATES}), served, self.rules, names
+        )
         self.complements = complements
         #: The answers anchored on an item, each a pipeline of one source: its look-alikes
         #: ("similar") and what goes with it ("complementary").
@@ -251,6 +258,7 @@ class Engine:
         """Serve with these rules from the next request on."""
         self.rules = rules
         self.recommendations.rules = rules
+        self.cross.rules = rules
         for pipeline in self.anchored.values():
             pipeline.rules = rules
 
@@ -284,8 +292,9 @@ class Engine:
         k: int = 10,
         filters: ItemFilter | None = None,
         exclude: Exclude = "purchased",
+        placement: Literal["for_you", "cross_category"] = "for_you",
     ) -> Request:
-        """The Request of a shopper's "recommended for you" as it stands now."""
+        """The Request of a shopper's list (``placement``) as it stands now."""
         histories, kinds, read = read_history(self.store, user_id, self.items, self.history_limit)
         also: tuple[int, ...] = ()
         if exclude != "none" and read >= self.history_limit:
@@ -300,7 +309,7 @@ class Engine:
             kinds=kinds,
             k=k,
             user_id=user_id,
-            placement="for_you",
+            placement=placement,
             filters=filters,
             exclusion=Exclusion.named(exclude),
             also_excluded=also,
@@ -314,11 +323,19 @@ class Engine:
         k: int = 10,
         filters: ItemFilter | None = None,
         exclude: Exclude = "purchased",
+        placement: Literal["for_you", "cross_category"] = "for_you",
     ) -> Answer:
-        """The shopper's top-k after the filters and the placement's exclusions and rules."""
-        request = self.request(user_id, k, filters, exclude)
+        """The shopper's top-k after the filters and the placement's exclusions and rules:
+        "recommended for you", or the cross-category row (items of categories new to them)."""
+        request = self.request(user_id, k, filters, exclude, placement)
+        pipeline = self.recommendations if placement == "for_you" else self.cross
         with self._slots, self._lock.read():
-            slate = self.recommendations.run(request, self.context(), self.items)
+            slate = pipeline.run(request, self.context(), self.items)
+        if placement == "cross_category" and not len(slate.served_items):
+            if self.complements is None:
+                slate.reason = "this bundle holds no category graph; retrain with `shopmind train`"
+            elif slate.linked is None or not (slate.linked > 0).any():
+                slate.reason = "no category of this shopper's history links to a new one yet"
         return self._answer(slate)
 
     def profile(self, user_id: str, config: ProfileConfig | None = None) -> Profile:

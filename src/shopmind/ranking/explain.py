@@ -149,6 +149,17 @@ def _sentence(
         return f"similar to {title}"
     if rules and _pinned(slate, item):
         return "featured by the shop"
+    found = ctx.complements
+    if slate.request.placement == "cross_category" and found is not None and slate.linked_from:
+        cat, _ = found.codes(side.category)
+        came = slate.linked_from.get(int(cat[item])) if item < len(cat) else None
+        if came is not None:
+            names = found.graph.names
+            came_from, goes_to = names[came[0]], names[int(cat[item])]
+            return (
+                f"new for you: shoppers who buy in {came_from.split(' > ')[-1]} "
+                f"go on to {goes_to.split(' > ')[-1]}"
+            )
     if past:
         source, kind = past[0]
         verb = VERBS.get(kind, "chose")

@@ -1,9 +1,10 @@
 """A pipeline runs one request's slate through the stages, online or for a batch of rows.
 
-allowed → sources → features → scorer → rules (boosts, buries, pins) → diversity and caps →
-top-k → fallback → explanations. The same stages run for one request (the Engine) and for a
-batch of validation or test rows (training and ``shopmind evaluate --bundle``): a batch only
-scores the models that rank their full scores for a block of rows at once.
+allowed → sources → features → scorer → rules (boosts, buries, pins) → diversity and caps
+(and the placement's minimum share of new categories) → top-k → fallback → explanations.
+The same stages run for one request (the Engine) and for a batch of validation or test rows
+(training and ``shopmind evaluate --bundle``): a batch only scores the models that rank
+their full scores for a block of rows at once.
 """
 
 from __future__ import annotations
@@ -169,6 +170,7 @@ class Pipeline:
                 stages.boosts_and_pins(slate, compiled, ids)
             with _timed(slate, "diversity"):
                 stages.diversify(slate, ctx, compiled)
+                stages.new_categories(slate, ctx, compiled)
             stages.cut(slate, slate.request.k)
         if slate.served is not None and not len(slate.served) and slate.reason is None:
             slate.reason = "no item passes the filters"

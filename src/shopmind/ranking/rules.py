@@ -24,6 +24,7 @@ from shopmind.data.idmap import IdMap
 from shopmind.files import atomic_write
 from shopmind.ranking.context import ItemArrays
 from shopmind.ranking.slate import Placement as PlacementName
+from shopmind.relations.cross import Permits
 
 Operator = Literal["eq", "ne", "in", "not_in", "lt", "le", "gt", "ge", "contains"]
 #: Item fields a condition may read; ``attributes.<name>`` reads an attribute.
@@ -38,7 +39,7 @@ FIELDS = (
     "age_days",
     "popularity",
 )
-PLACEMENTS = ("for_you", "similar")
+PLACEMENTS = ("for_you", "similar", "complementary", "cross_category")
 
 
 class _Strict(BaseModel):
@@ -127,11 +128,34 @@ class Placement(_Strict):
 
     #: Items of the shopper's last ``recent`` events (any type) are not shown.
     recent: int = Field(default=0, ge=0, le=100)
+    #: At least this share of the list comes from categories new to the shopper (the
+    #: category graph's level), the best-ranked such candidates moving up; 0: no minimum.
+    new_categories: float = Field(default=0.0, ge=0.0, le=1.0, allow_inf_nan=False)
+
+
+class Transition(_Strict):
+    """A category transition, each side matched on any level of the category path."""
+
+    source: str = Field(min_length=1, max_length=200)
+    target: str = Field(min_length=1, max_length=200)
+
+
+class Transitions(_Strict):
+    """Which category transitions complements and the cross-category row may make: none of
+    ``block``; when ``allow`` lists any, only those."""
+
+    allow: list[Transition] = Field(default_factory=list)
+    block: list[Transition] = Field(default_factory=list)
 
 
 def _default_placements() -> dict[PlacementName, Placement]:
     # "Recommended for you" does not lead with the product the shopper just viewed.
-    return {"for_you": Placement(recent=1), "similar": Placement(), "complementary": Placement()}
+    return {
+        "for_you": Placement(recent=1),
+        "similar": Placement(),
+        "complementary": Placement(),
+        "cross_category": Placement(),
+    }
 
 
 class RuleSet(_Strict):
@@ -141,6 +165,7 @@ class RuleSet(_Strict):
     caps: list[Cap] = Field(default_factory=list)
     diversity: Diversity = Field(default_factory=Diversity)
     placements: dict[PlacementName, Placement] = Field(default_factory=_default_placements)
+    transitions: Transitions = Field(default_factory=Transitions)
 
     @model_validator(mode="after")
     def _unique(self) -> RuleSet:
@@ -201,6 +226,10 @@ class CompiledRules:
         self.rules = rules
         self.items = items
         self.masks = {rule.name: matches(rule, items, ids) for rule in rules.rules}
+        t = rules.transitions
+        self.permits = Permits(
+            [(x.source, x.target) for x in t.allow], [(x.source, x.target) for x in t.block]
+        )
 
     def mask(self, rule: Rule) -> np.ndarray:
         return self.masks[rule.name]

@@ -19,7 +19,7 @@ import numpy as np
 from shopmind.data.filters import ItemFilter
 from shopmind.data.histories import Histories
 
-Placement = Literal["for_you", "similar", "complementary"]
+Placement = Literal["for_you", "similar", "complementary", "cross_category"]
 
 
 @dataclass(frozen=True)
@@ -138,6 +138,10 @@ class Slate:
     #: Pinned candidates: position in ``items`` -> the served position it takes.
     pins: dict[int, int] = field(default_factory=dict)
     explanations: list[Explanation] = field(default_factory=list)
+    #: Cross-category placement: each item's linked strength from the shopper's categories,
+    #: and per linked category (graph code) the shopper's category leading there.
+    linked: np.ndarray | None = None
+    linked_from: dict[int, tuple[int, float]] = field(default_factory=dict)
     #: Per-stage seconds (the engine's timing of its own stages).
     timings: dict[str, float] = field(default_factory=dict)
 

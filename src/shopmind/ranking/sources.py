@@ -31,6 +31,9 @@ TRENDING = "trending"
 SIMILAR = "similar"
 #: The complements source: what shoppers go on to after the anchor item.
 COMPLEMENTS = "complements"
+#: The cross-category source: popular items of the categories the graph links to the
+#: shopper's (the cross-category placement; ``slate.linked``).
+LINKED = "linked"
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ class Sources:
             if name == COMPLEMENTS:
                 proposals[name], similar = _complements(slate, ctx, n, allowed)
                 continue
+            if name == LINKED:
+                proposals[name] = first_allowed(_linked_order(slate, ctx), n, allowed)
+                continue
             model = ctx.models[name]
             row = full.get(name)
             if row is None:
@@ -98,6 +104,8 @@ class Sources:
         for name, proposed in proposals.items():
             if name == TRENDING:
                 score = ctx.items.trending_score[union]
+            elif name == LINKED:
+                score = _linked_score(slate, ctx)[union]
             elif name in (SIMILAR, COMPLEMENTS):
                 score = np.array([similar.get(int(i), np.nan) for i in union], np.float32)
             elif name in full:
@@ -123,6 +131,23 @@ def _similar(
     keep = ids[0] >= 0
     chosen = ids[0][keep].astype(np.int64)
     return chosen, dict(zip(chosen.tolist(), scores[0][keep].tolist(), strict=True))
+
+
+def _linked_score(slate: Slate, ctx: RankingContext) -> np.ndarray:
+    """An item's linked strength times its popularity's share of the catalogue's most popular
+    (log scale): the strongest links first, the most popular of each linked category first."""
+    linked = slate.linked if slate.linked is not None else np.zeros(ctx.n_items)
+    pop = np.log1p(ctx.items.popularity[: len(linked)])
+    top = float(pop.max()) if len(pop) else 0.0
+    out: np.ndarray = (linked * (1.0 + pop) / (1.0 + top)).astype(np.float32)
+    return out
+
+
+def _linked_order(slate: Slate, ctx: RankingContext) -> np.ndarray:
+    score = _linked_score(slate, ctx)
+    keep = np.flatnonzero(score > 0)
+    order: np.ndarray = keep[np.lexsort((keep, -score[keep]))]
+    return order
 
 
 def _complements(

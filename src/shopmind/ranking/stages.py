@@ -15,6 +15,9 @@ from shopmind.ranking.context import RankingContext
 from shopmind.ranking.rules import CompiledRules
 from shopmind.ranking.slate import Slate, SourceColumn
 from shopmind.ranking.sources import TRENDING
+from shopmind.relations.complements import Complements
+from shopmind.relations.cross import history_categories, linked_strength
+from shopmind.relations.graph import category_of
 
 #: Candidates the trace names one by one when a stage drops many (the rest are counted).
 TRACE_LIMIT = 200
@@ -57,8 +60,32 @@ def allowed(slate: Slate, ctx: RankingContext, compiled: CompiledRules) -> None:
         excluded["itself"] = np.array([request.anchor], np.int64)
     for index in excluded.values():
         mask[index] = False
+    found = ctx.complements
+    if found is not None and request.placement == "cross_category":
+        mask &= _linked(slate, ctx, compiled, found)
+    elif found is not None and request.anchor is not None and compiled.permits:
+        # Complements across a blocked transition are never served.
+        paths = table.side.category
+        source = category_of(paths[request.anchor], found.graph.level)
+        cat, _ = found.codes(paths)
+        mask &= compiled.permits.targets(found, source)[cat]
     slate.excluded = excluded
     slate.allowed = mask
+
+
+def _linked(
+    slate: Slate, ctx: RankingContext, compiled: CompiledRules, found: Complements
+) -> np.ndarray:
+    """The cross-category placement: only items of categories new to the shopper that the
+    category graph links to theirs (``slate.linked`` keeps each item's linked strength)."""
+    history = slate.request.history
+    weights = history.weights
+    paths = ctx.items.side.category
+    mine = history_categories(found, paths, history.items, weights)
+    permits = compiled.permits if compiled.permits else None
+    linked, best = linked_strength(found, paths, mine, permits)
+    slate.linked, slate.linked_from = linked, best
+    return linked > 0
 
 
 def boosts_and_pins(slate: Slate, compiled: CompiledRules, ids: IdMap) -> None:
@@ -214,6 +241,38 @@ def _mmr(
         if rank != was:
             slate.note("diversity", slate.items[pos], "moved", "mmr", float(rank - was))
     return np.concatenate([picked, tail]).astype(np.int64)
+
+
+def new_categories(slate: Slate, ctx: RankingContext, compiled: CompiledRules) -> None:
+    """At least the placement's ``new_categories`` share of the first k from categories the
+    shopper has no history in (the category graph's level, else the leaf): the best-ranked
+    such candidates move up in place of the lowest-ranked others."""
+    share = compiled.rules.placement(slate.request.placement).new_categories
+    order, k = slate.order, slate.request.k
+    if share <= 0 or order is None or not len(order):
+        return
+    paths = ctx.items.side.category
+    found = ctx.complements
+    codes = found.codes(paths)[0] if found is not None else ctx.items.codes.leaf
+    history = slate.request.history.items
+    history = history[(history >= 0) & (history < len(codes))]
+    mine = set(codes[history].tolist())
+    fresh = ~np.isin(codes[slate.items], list(mine)) & (codes[slate.items] >= 0)
+    want = min(int(np.ceil(share * k - 1e-9)), k)
+    top, rest = order[:k].tolist(), order[k:].tolist()
+    have = sum(bool(fresh[p]) for p in top)
+    if have >= want:
+        return
+    up = [p for p in rest if fresh[p]][: want - have]
+    down = [p for p in reversed(top) if not fresh[p] and p not in slate.pins][: len(up)]
+    up = up[: len(down)]
+    rank = {p: r for r, p in enumerate(order.tolist())}
+    kept = sorted([p for p in top if p not in down] + up, key=rank.__getitem__)
+    for p in up:
+        slate.note("new categories", int(slate.items[p]), "moved up", f"at least {share:.0%} new")
+    slate.order = np.array(
+        kept + sorted(down + [p for p in rest if p not in up], key=rank.__getitem__), np.int64
+    )
 
 
 def cut(slate: Slate, k: int) -> None:

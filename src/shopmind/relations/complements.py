@@ -213,7 +213,7 @@ class Complements:
         edges = self.graph.out_edges(name)
         if not edges:
             return [], []
-        cat, leaf = self._codes(paths)
+        cat, leaf = self.codes(paths)
         allowed = allowed[: len(cat)]
         by_category = np.zeros(len(self.graph.names) + 1, np.float64)
         for e in edges:
@@ -237,7 +237,7 @@ class Complements:
         best = np.lexsort((cand, -score))[:n]
         return cand[best].tolist(), score[best].astype(np.float64).tolist()
 
-    def _codes(self, paths: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    def codes(self, paths: Sequence[tuple[str, ...]]) -> tuple[np.ndarray, np.ndarray]:
         """Each item's graph category and leaf, as codes (-1: none), once per catalogue."""
         key = (id(paths), len(paths))
         if self._cached is not None and self._cached[0] == key:

@@ -265,3 +265,22 @@ def test_the_product_page_shows_what_goes_with_it_from_other_categories(
     leaf = api.get(f"/v1/items/{source}").json()["category"]
     for card in shown:  # complements, not look-alikes: never the item's own leaf
         assert api.get(f"/v1/items/{card['item_id']}").json()["category"] != leaf
+
+
+def test_the_storefront_row_explore_new_categories_is_the_cross_category_answer(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    users = api.get("/v1/users", params={"limit": 40}).json()["users"]
+    user = next(
+        u["user_id"]
+        for u in users
+        if api.get(f"/v1/users/{u['user_id']}/cross-category", params={"k": 12}).json()["items"]
+    )
+    _open_storefront(page, base_url, user)
+    page.wait_for_selector('[data-testid="row-explore"][data-state="ready"]')
+    shown = _cards(page, "row-explore")
+    answer = api.get(f"/v1/users/{user}/cross-category", params={"k": 12}).json()
+    assert [c["item_id"] for c in shown] == [i["item_id"] for i in answer["items"]]
+    assert all(c["reason"].startswith("new for you") for c in shown)
+    recommended = {c["item_id"] for c in _cards(page, "row-recommended")}
+    assert recommended, "the main row is still there"

@@ -118,6 +118,27 @@ def recommendations(
     )
 
 
+@router.get("/users/{user_id}/cross-category")
+def cross_category(
+    user_id: PathId,
+    engine: EngineDep,
+    service: ServiceDep,
+    rules: Rules,
+    k: K = 10,
+    exclude: Literal["purchased", "seen", "none"] = "purchased",
+) -> Recommendations:
+    """Explore new categories: items of categories the shopper has no history in that the
+    category graph links to theirs, ranked by the bundle's ranker; each says which of their
+    categories leads there. A shopper with nothing to go across from gets an empty list and a
+    reason."""
+    answer = engine.recommend(
+        user_id, min(k, service.settings.max_k), rules, exclude, placement="cross_category"
+    )
+    return Recommendations(
+        user_id=user_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
+    )
+
+
 @router.get("/items/{item_id}/similar", responses={404: problem("No such item")})
 def similar_items(
     item_id: PathId,

@@ -94,6 +94,16 @@ async function renderRecommended(userId) {
   setRowState(row, "ready");
 }
 
+// Categories the shopper has not been in that the category graph links to theirs.
+async function renderExplore(userId) {
+  const row = byTestId("row-explore");
+  setRowState(row, "loading");
+  const answer = await api(`/v1/users/${encodeURIComponent(userId)}/cross-category?k=${K}`);
+  fillRow(byTestId("row-explore-items"), byTestId("row-explore-reason"), answer, userId);
+  row.hidden = false;
+  setRowState(row, answer.items.length ? "ready" : "empty");
+}
+
 async function renderBecause(userId, events) {
   const row = byTestId("row-because");
   const last = events.find((e) => e.item_id && VERBS[e.type]);
@@ -159,6 +169,7 @@ async function render() {
     await Promise.all([
       renderRecommended(userId),
       renderBecause(userId, events),
+      renderExplore(userId),
       renderHistory(events),
     ]);
   } catch (error) {
