@@ -87,15 +87,11 @@ def synthetic(config: SyntheticConfig) -> dict[str, Any]:
         "items_with_item_level_complements": len(tops),
         "precision_top1": round(float(np.mean([partner.get(a) == b for a, b in tops.items()])), 4),
         "planted_sources": len(partner),
-        "recall_at_10": round(
-            float(np.mean([b in answered[a] for a, b in partner.items()])), 4
-        ),
+        "recall_at_10": round(float(np.mean([b in answered[a] for a, b in partner.items()])), 4),
         "partner_first": round(
             float(np.mean([answered[a][:1] == [b] for a, b in partner.items()])), 4
         ),
-        "same_leaf_answers": sum(
-            cat[g] == cat[a] for a, got in answered.items() for g in got
-        ),
+        "same_leaf_answers": sum(cat[g] == cat[a] for a, got in answered.items() for g in got),
         "answers": sum(len(g) for g in answered.values()),
         "strongest_edges_planted": round(
             float(np.mean([(e.source, e.target) in planted_leaves for e in strongest])), 4
@@ -178,7 +174,10 @@ def real(home: Path) -> dict[str, Any]:
             raise SystemExit("the bundle's item order is not the snapshot's; retrain the home")
         out["bundle"] = o.bundle.version
         text = engine.context().text_rows(np.arange(train.n_items))
-        splits = {"validation": cross_leaf_rows(o.valid, engine), "test": cross_leaf_rows(o.test, engine)}
+        splits = {
+            "validation": cross_leaf_rows(o.valid, engine),
+            "test": cross_leaf_rows(o.test, engine),
+        }
         out["rows"] = {name: len(p) for name, p in splits.items()}
         out["rows_all"] = {"validation": len(o.valid), "test": len(o.test)}
         results: dict[str, dict[str, Any]] = {}
@@ -192,7 +191,9 @@ def real(home: Path) -> dict[str, Any]:
             results[label] = {
                 "setting": setting,
                 "build_seconds": round(build, 2),
-                "items_with_item_level_complements": int((np.diff(mined.strength.indptr) > 0).sum()),
+                "items_with_item_level_complements": int(
+                    (np.diff(mined.strength.indptr) > 0).sum()
+                ),
                 "graph_edges": sum(
                     e.origin == "behaviour" for es in mined.graph.edges.values() for e in es
                 ),
@@ -203,14 +204,20 @@ def real(home: Path) -> dict[str, Any]:
         out["chosen"] = chosen
         engine.complements = Complements.build(train, RelationsConfig(**SETTINGS[chosen]), text)
         engine._context = None
-        out["test"] = {label: ndcg(f, splits["test"]) for label, f in listers(engine, engine.complements).items()}
+        out["test"] = {
+            label: ndcg(f, splits["test"])
+            for label, f in listers(engine, engine.complements).items()
+        }
         out["validation"] = {
-            label: ndcg(f, splits["validation"]) for label, f in listers(engine, engine.complements).items()
+            label: ndcg(f, splits["validation"])
+            for label, f in listers(engine, engine.complements).items()
         }
         start = time.perf_counter()
         for a, _ in splits["test"][:300]:
             engine.related("complementary", engine.items.id(a), K)
-        out["served_ms_mean"] = round((time.perf_counter() - start) * 1000 / max(min(300, len(splits["test"])), 1), 2)
+        out["served_ms_mean"] = round(
+            (time.perf_counter() - start) * 1000 / max(min(300, len(splits["test"])), 1), 2
+        )
     return out
 
 
@@ -235,16 +242,22 @@ def markdown(result: Mapping[str, Any]) -> str:
         "| what | value |",
         "| --- | ---: |",
         f"| items with item-level complements | {s['items_with_item_level_complements']} |",
-        f"| precision: their top complement is their planted partner | **{s['precision_top1']:.3f}** |",
+        "| precision: their top complement is their planted partner | "
+        f"**{s['precision_top1']:.3f}** |",
         f"| planted sources | {s['planted_sources']} |",
         f"| recall@10: the partner among the ten answered | **{s['recall_at_10']:.3f}** |",
         f"| the partner answered first | {s['partner_first']:.3f} |",
-        f"| answers in the anchor's own leaf (planted substitutes) | {s['same_leaf_answers']} of {s['answers']} |",
-        f"| the 20 strongest category edges that are planted leaf links | {s['strongest_edges_planted']:.2f} |",
+        "| answers in the anchor's own leaf (planted substitutes) | "
+        f"{s['same_leaf_answers']} of {s['answers']} |",
+        "| the 20 strongest category edges that are planted leaf links | "
+        f"{s['strongest_edges_planted']:.2f} |",
         "",
         "The strongest category edges (source → target, weighted shoppers, confidence, lift):",
         "",
-        *[f"- {a} → {b}: {sup:g}, {c:.3f}, {lift:.1f}" for a, b, sup, c, lift in s["strongest_edges"]],
+        *[
+            f"- {a} → {b}: {sup:g}, {c:.3f}, {lift:.1f}"
+            for a, b, sup, c, lift in s["strongest_edges"]
+        ],
         "",
     ]
     r = result.get("real")
@@ -259,7 +272,8 @@ def markdown(result: Mapping[str, Any]) -> str:
             "Settings compared on validation (NDCG@10 of the next item among the last one's "
             "complements, the served pipeline):",
             "",
-            "| setting | items with their own complements | behaviour edges | build s | validation NDCG@10 |",
+            "| setting | items with their own complements | behaviour edges | build s "
+            "| validation NDCG@10 |",
             "| --- | ---: | ---: | ---: | ---: |",
             *[
                 f"| {k}{' (chosen)' if k == r['chosen'] else ''} | "
@@ -270,7 +284,8 @@ def markdown(result: Mapping[str, Any]) -> str:
             "",
             f"Test, with the chosen setting ({r['chosen']}); 90% bootstrap intervals:",
             "",
-            "| list of the last item | NDCG@10 | hit@10 | 90% interval of NDCG@10 | validation NDCG@10 |",
+            "| list of the last item | NDCG@10 | hit@10 | 90% interval of NDCG@10 "
+            "| validation NDCG@10 |",
             "| --- | ---: | ---: | --- | ---: |",
             *[
                 f"| {k} | {v['ndcg@10']:.4f} | {v['hit@10']:.4f} | "

@@ -19,23 +19,30 @@ from shopmind.data.split import EvalSet
 from shopmind.evaluation.evaluator import EvalResult, result_of_ranks
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.pipeline import Pipeline
-from shopmind.ranking.slate import Request, Slate
+from shopmind.ranking.slate import Placement, Request, Slate
 
 
-def requests_for(rows: EvalSet, type_names: Sequence[str], k: int) -> list[Request]:
-    """The "recommended for you" Request of each row, as the engine would build it."""
+def requests_for(
+    rows: EvalSet, type_names: Sequence[str], k: int, placement: Placement = "for_you"
+) -> list[Request]:
+    """Each row's Request of a shopper's list (``placement``), as the engine would build it."""
     kinds = kinds_of(rows.histories, type_names)
     return [
-        Request(history=rows.histories.take([r]), kinds=kinds[r], k=k, placement="for_you")
+        Request(history=rows.histories.take([r]), kinds=kinds[r], k=k, placement=placement)
         for r in range(len(rows))
     ]
 
 
 def served_lists(
-    pipeline: Pipeline, ctx: RankingContext, ids: IdMap, rows: EvalSet, k: int
+    pipeline: Pipeline,
+    ctx: RankingContext,
+    ids: IdMap,
+    rows: EvalSet,
+    k: int,
+    placement: Placement = "for_you",
 ) -> list[np.ndarray]:
     """The served item indices of every row, best first (at most k each)."""
-    slates = pipeline.run_batch(requests_for(rows, ctx.type_names, k), ctx, ids)
+    slates = pipeline.run_batch(requests_for(rows, ctx.type_names, k, placement), ctx, ids)
     return [s.served_items for s in slates]
 
 
