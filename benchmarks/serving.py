@@ -325,10 +325,17 @@ def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, floa
             assert answer.slate is not None
             for stage, seconds in answer.slate.timings.items():
                 note(f"stage: {stage}", seconds)
+        for user in users[:200]:
+            start = time.perf_counter()
+            engine.recommend(user, 10, placement="cross_category")
+            note("cross-category row, end to end", time.perf_counter() - start)
         for item in items[:200]:
             start = time.perf_counter()
             engine.similar_items(item, 10)
             note("similar_items, end to end", time.perf_counter() - start)
+            start = time.perf_counter()
+            engine.related("complementary", item, 10)
+            note("complementary, end to end", time.perf_counter() - start)
     return {name: round(float(np.median(v)), 2) for name, v in steps.items()}
 
 
@@ -397,7 +404,10 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--batch", type=int, default=500)
     parser.add_argument("--text", choices=("encode", "random"), default="encode")
-    parser.add_argument("--endpoints", default="health,recommendations,similar,profile,events")
+    parser.add_argument(
+        "--endpoints",
+        default="health,recommendations,similar,complementary,cross-category,profile,events",
+    )
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument(
         "--budget", type=float, default=25.0, help="minutes for `shopmind train` (its default: 25)"
@@ -444,6 +454,14 @@ def main() -> None:
             "/v1/users",
         ),
         "similar": (lua_get([f"/v1/items/{i}/similar?k=10" for i in items]), "/v1/items"),
+        "complementary": (
+            lua_get([f"/v1/items/{i}/complementary?k=10" for i in items]),
+            "/v1/items",
+        ),
+        "cross-category": (
+            lua_get([f"/v1/users/{u}/cross-category?k=10" for u in users]),
+            "/v1/users",
+        ),
         "profile": (lua_get([f"/v1/users/{u}/profile" for u in users]), "/v1/users"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
