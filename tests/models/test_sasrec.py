@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
+import torch
 from conformance import RecommenderConformance, hit_rate, purchase_histories
 
 from conftest import SyntheticCase
@@ -280,3 +281,18 @@ def test_a_random_batch_run_in_pieces_has_the_whole_batchs_loss(synthetic_model:
         loss = [float(F.cross_entropy(s @ table.T, t)) for s, t in (whole, pieces)]
     assert len(whole[1]) == len(pieces[1]) == int((targets >= 0).sum())
     assert loss[0] == pytest.approx(loss[1], rel=1e-5)
+
+
+def test_serving_with_the_held_item_table_scores_what_the_network_computes(
+    cold_case: tuple[SASRec, np.ndarray, Split],
+) -> None:
+    # A request reuses the model's item table instead of recomputing it (with text items the
+    # bulk of a request's time); the states must be exactly the network's own.
+    from shopmind.models.sequential.training import last_states
+
+    model, _, split = cold_case
+    histories = split.valid.histories.take(np.arange(min(50, len(split.valid))))
+    histories = histories.take(np.flatnonzero(histories.lengths > 0))
+    own = last_states(model.network, histories, model.config.max_len)
+    held = last_states(model.network, histories, model.config.max_len, table=model._table)
+    assert torch.equal(own, held)

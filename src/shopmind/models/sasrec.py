@@ -233,7 +233,9 @@ class SASRec(Recommender):
         rows = np.flatnonzero(has)
         if len(rows):
             with torch.no_grad():
-                states = last_states(self.network, histories.take(rows), self.config.max_len)
+                states = last_states(
+                    self.network, histories.take(rows), self.config.max_len, table=self._table
+                )
                 out[rows] = (states @ self._table.T).numpy()
         return out
 

@@ -243,9 +243,16 @@ def _loss(
 
 @torch.no_grad()
 def last_states(
-    network: SequenceNetwork, histories: Histories, max_len: int, batch: int = 1024
+    network: SequenceNetwork,
+    histories: Histories,
+    max_len: int,
+    batch: int = 1024,
+    table: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The network's state after each history's newest event (rows × dim); rows need events."""
+    """The network's state after each history's newest event (rows × dim); rows need events.
+
+    ``table``: the network's item table (``network.table()``) when the caller holds it already,
+    so a request does not recompute it (with text items, most of a request's time)."""
     network.eval()
     # Rows of similar length go together, so a batch is padded little.
     order = np.argsort(histories.lengths, kind="stable")
@@ -253,7 +260,7 @@ def last_states(
     for start in range(0, len(histories), batch):
         rows = order[start : start + batch]
         seq = encode(histories.take(rows), max_len)
-        states = network(seq.items, seq.types, seq.gaps)
+        states = network(seq.items, seq.types, seq.gaps, table)
         out[torch.from_numpy(rows)] = states[torch.arange(len(seq)), seq.lengths - 1]
     return out
 
