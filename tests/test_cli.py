@@ -542,3 +542,15 @@ def test_profile_prints_what_the_api_answers(url: str, tmp_path: Path) -> None:
     assert (
         "no item 'nope'" in run("audience", "nope", "--store", url, "--home", home, code=1).stderr
     )
+    # What goes with an item: the API's answer, each with its evidence and reason.
+    with TestClient(create_app(ServeSettings(store=url, home=home))) as api:
+        goes = api.get(f"/v1/items/{bought[0]}/complementary", params={"k": 5}).json()["items"]
+    printed_goes = json.loads(
+        run("complements", bought[0], "--store", url, "--home", home, "--k", "5").stdout
+    )
+    assert [i["item_id"] for i in printed_goes["items"]] == [i["item_id"] for i in goes]
+    assert all(i["reason"].startswith("goes with") and i["evidence"] for i in printed_goes["items"])
+    assert (
+        "no item 'nope'"
+        in run("complements", "nope", "--home", home, "--store", url, code=1).stderr
+    )

@@ -35,6 +35,7 @@ ROUTES = [
     ("GET", "/v1/items/{item_id}/similar", "/v1/items/i00001/similar", None, "read"),
     ("GET", "/v1/items/{item_id}/complementary", "/v1/items/i00001/complementary", None, "read"),
     ("GET", "/v1/users/{user_id}/cross-category", "/v1/users/u00001/cross-category", None, "read"),
+    ("GET", "/v1/categories/graph", "/v1/categories/graph", None, "read"),
     (
         "GET",
         "/v1/users/{user_id}/why-not/{item_id}",

@@ -3,12 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from shopmind import cli
 from shopmind.cli import HomeOpt, StoreOpt, app, fail, home_folder, open_store, using_home
+
+if TYPE_CHECKING:
+    from shopmind.engine import Engine
+
+
+@contextmanager
+def active_engine(home: Path | None, store: str | None) -> Iterator[Engine]:
+    """The active bundle's engine over the store (a clear error when no bundle is active)."""
+    from shopmind.bundle import BundleStore
+    from shopmind.engine import Engine
+
+    with using_home(home), open_store(store) as db:
+        bundle = BundleStore(home_folder()).active()
+        if bundle is None:
+            raise fail("no bundle is active: run `shopmind train` first")
+        yield Engine.load(bundle, db)
 
 
 @app.command()
@@ -23,16 +42,9 @@ def profile(
     """Print a shopper's profile as JSON: category and brand affinities with their evidence,
     price band, activity (RFM, sessions, funnel, lifecycle) and interests, read from their
     events in the Store now against the active bundle's catalogue."""
-    from shopmind.bundle import BundleStore
-    from shopmind.engine import Engine
-
-    with using_home(home), open_store(store) as db:
-        bundle = BundleStore(home_folder()).active()
-        if bundle is None:
-            raise fail("no bundle is active: run `shopmind train` first")
-        engine = Engine.load(bundle, db)
+    with active_engine(home, store) as engine:
         found = engine.profile(user_id)
-        if not found.activity.events and db.get_user(user_id) is None:
+        if not found.activity.events and engine.store.get_user(user_id) is None:
             raise fail(f"nothing is stored about {user_id!r}; see `shopmind stats`", code=1)
         data = found.model_dump(mode="json")
         if vectors:
@@ -99,14 +111,8 @@ def audience(
     import csv
     import sys
 
-    from shopmind.bundle import BundleStore
-    from shopmind.engine import Engine
-
-    with using_home(home), open_store(store) as db:
-        bundle = BundleStore(home_folder()).active()
-        if bundle is None:
-            raise fail("no bundle is active: run `shopmind train` first")
-        engine = Engine.load(bundle, db)
+    with active_engine(home, store) as engine:
+        bundle = engine.bundle
         try:
             members = engine.audience_of(item_id, k)
         except KeyError:
@@ -132,14 +138,8 @@ def complements(
 ) -> None:
     """What goes with ITEM_ID: what shoppers went on to after it in other categories (look-
     alikes rejected), or through its category's links for a new item; as JSON, each with why."""
-    from shopmind.bundle import BundleStore
-    from shopmind.engine import Engine
-
-    with using_home(home), open_store(store) as db:
-        bundle = BundleStore(home_folder()).active()
-        if bundle is None:
-            raise fail("no bundle is active: run `shopmind train` first")
-        engine = Engine.load(bundle, db)
+    with active_engine(home, store) as engine:
+        bundle = engine.bundle
         try:
             answer = engine.related("complementary", item_id, k)
         except KeyError:

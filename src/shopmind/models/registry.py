@@ -13,6 +13,7 @@ _MODELS: dict[str, str] = {
     "itemknn": "shopmind.models.itemknn:ItemKNN",
     "userknn": "shopmind.models.userknn:UserKNN",
     "ease": "shopmind.models.ease:EASE",
+    "graph": "shopmind.models.graph:GraphFilter",
     "als": "shopmind.models.als:ALS",
     "content": "shopmind.models.content:ContentRecommender",
     "sasrec": "shopmind.models.sasrec:SASRec",

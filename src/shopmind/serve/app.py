@@ -86,11 +86,13 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         explain,
         profiles,
         recommend,
+        relations,
         rules,
         system,
     )
 
-    for module in (system, catalogue, events, recommend, explain, profiles, rules, bundles):
+    modules = (system, catalogue, events, recommend, explain, profiles, relations, rules, bundles)
+    for module in modules:
         document_scopes(module.router)
         app.include_router(module.router)
     try:

@@ -43,6 +43,12 @@ POINTS: dict[str, list[dict[str, Any]]] = {
         {"l2": 100.0, "recency_decay": 0.2},
         {"l2": 1000.0, "recency_decay": 0.2, "seen": "demote"},
     ],
+    "graph": [
+        {"recency_decay": 0.2},
+        {"recency_decay": 0.2, "alpha": 0.0},
+        {"recency_decay": 0.2, "category_weight": 0.0},
+        {"recency_decay": 0.2, "alpha": 1.0, "components": 128},
+    ],
     "content": [{}, {"interests": 3}, {"recency_decay": 1.0}],
     "userknn": [{}, {"neighbors": 200, "recency_decay": 0.3}],
     "als": [{}, {"factors": 128, "alpha": 10.0}],
@@ -58,7 +64,7 @@ FULL_SOFTMAX_ITEMS = 50_000
 #: Epochs each sequential point trains before the comparison.
 PROBE_EPOCHS = 3
 #: Models whose memory grows with the square of the catalogue, and the largest they take.
-MAX_ITEMS = {"ease": 20_000}
+MAX_ITEMS = {"ease": 20_000, "graph": 20_000}
 
 
 @dataclass

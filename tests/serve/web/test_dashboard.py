@@ -119,3 +119,42 @@ def test_dashboard_shows_the_rankers_feature_importances(
     )
     assert [label for label, _ in bars] == [name for name, _ in expected]
     assert [value for _, value in bars] == pytest.approx([v for _, v in expected])
+
+
+def test_the_dashboard_draws_the_category_graphs_strongest_links(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    graph = api.get("/v1/categories/graph", params={"limit": 14}).json()
+    assert graph["edges"], "the web shop's bundle has a category graph"
+    page.goto(base_url + "/dashboard")
+    page.wait_for_selector('[data-testid="category-graph"][data-state="ready"]')
+    drawn = page.eval_on_selector_all(
+        '[data-testid="chart-category-graph"] [data-testid="graph-edge"]',
+        "lines => lines.map(l => [l.dataset.source, l.dataset.target, "
+        "Number(l.getAttribute('stroke-width'))])",
+    )
+    assert [(s, t) for s, t, _ in drawn] == [(e["source"], e["target"]) for e in graph["edges"]]
+    # Thicker for a higher lift: drawn to scale.
+    lifts = [e["lift"] for e in graph["edges"]]
+    widths = [w for *_, w in drawn]
+    order = sorted(range(len(lifts)), key=lifts.__getitem__)
+    assert [widths[i] for i in order] == sorted(widths)
+    nodes = page.eval_on_selector_all(
+        '[data-testid="graph-node"]', "nodes => nodes.map(n => n.dataset.category)"
+    )
+    assert set(nodes) == {e["source"] for e in graph["edges"]} | {
+        e["target"] for e in graph["edges"]
+    }
+    labels = page.eval_on_selector_all(
+        '[data-testid="graph-node"]',
+        "nodes => nodes.map(n => { const r = n.getBoundingClientRect(); "
+        "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; })",
+    )
+    for a in range(len(labels)):  # readable: no two labels on top of each other
+        for b in range(a + 1, len(labels)):
+            x, y = labels[a], labels[b]
+            overlap = (
+                x["left"] < y["right"] and y["left"] < x["right"]
+                and x["top"] < y["bottom"] and y["top"] < x["bottom"]
+            )  # fmt: skip
+            assert not overlap, (nodes[a], nodes[b])

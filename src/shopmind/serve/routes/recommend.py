@@ -148,15 +148,7 @@ def similar_items(
     k: K = 10,
 ) -> SimilarItemsOut:
     """Items like this one: its text neighbours blended with what shoppers chose with it."""
-    if _removed(engine, item_id):
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
-    try:
-        answer = engine.similar_items(item_id, min(k, service.settings.max_k), rules)
-    except KeyError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
-    return SimilarItemsOut(
-        item_id=item_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
-    )
+    return _anchored("similar", item_id, engine, service, rules, k)
 
 
 @router.get("/items/{item_id}/complementary", responses={404: problem("No such item")})
@@ -169,10 +161,22 @@ def complementary_items(
 ) -> SimilarItemsOut:
     """What goes with this item: what shoppers went on to after it, in other categories
     (look-alikes rejected); completed through its category's links for a new item."""
+    return _anchored("complementary", item_id, engine, service, rules, k)
+
+
+def _anchored(
+    kind: Literal["similar", "complementary"],
+    item_id: str,
+    engine: Engine,
+    service: Any,
+    rules: ItemFilter,
+    k: int,
+) -> SimilarItemsOut:
+    """An item-anchored answer (``Engine.related``); 404 for an unknown or deleted item."""
     if _removed(engine, item_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
     try:
-        answer = engine.related("complementary", item_id, min(k, service.settings.max_k), rules)
+        answer = engine.related(kind, item_id, min(k, service.settings.max_k), rules)
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
     return SimilarItemsOut(

@@ -301,3 +301,44 @@ export function scatterChart(points, names, { label = "chart", width = 520, heig
   });
   return root;
 }
+
+/**
+ * The category graph's strongest links: source categories on the left, targets on the right,
+ * one line per edge, thicker for a higher lift. Labels are the categories' last level (the whole
+ * path in a tooltip); each line is data-testid="graph-edge" with data-source / data-target.
+ */
+export function linkChart(edges, { label = "chart", width = 760 } = {}) {
+  if (!edges.length) return empty(label);
+  const short = (path) => {
+    const name = String(path).split(" > ").pop();
+    return name.length > 34 ? `${name.slice(0, 33)}…` : name;
+  };
+  const sources = [...new Set(edges.map((e) => e.source))];
+  const targets = [...new Set(edges.map((e) => e.target))];
+  const row = 26;
+  const height = 16 + row * Math.max(sources.length, targets.length);
+  const root = svgRoot(width, height, label);
+  const [left, right] = [Math.round(width * 0.36), Math.round(width * 0.64)];
+  const y = (list, name) => 16 + row * list.indexOf(name) + (row * (Math.max(sources.length, targets.length) - list.length)) / 2;
+  const top = Math.max(...edges.map((e) => e.lift));
+  for (const e of edges) {
+    const line = svgEl("line", {
+      x1: left + 6, y1: round(y(sources, e.source) - 4), x2: right - 6, y2: round(y(targets, e.target) - 4),
+      stroke: PALETTE[sources.indexOf(e.source) % PALETTE.length], "stroke-opacity": 0.75,
+      "stroke-width": round(1 + 5 * (e.lift / (top || 1))), "data-testid": "graph-edge",
+      "data-source": e.source, "data-target": e.target,
+    });
+    line.append(svgEl("title", {}, `${e.source} → ${e.target}: lift ${formatNumber(e.lift)}, ` +
+      `P(target | source) ${formatNumber(e.confidence)}, ${formatNumber(e.support)} shoppers`));
+    root.append(line);
+  }
+  for (const [list, x, anchor] of [[sources, left, "end"], [targets, right, "start"]]) {
+    for (const name of list) {
+      const text = svgEl("text", { x, y: round(y(list, name)), class: "tick", "text-anchor": anchor,
+        "data-testid": "graph-node", "data-category": name }, short(name));
+      text.append(svgEl("title", {}, name));
+      root.append(text);
+    }
+  }
+  return root;
+}

@@ -1,7 +1,7 @@
 // The dashboard: catalogue and event statistics, the active bundle's validation metrics, history.
 
 import { api, reportError } from "./api.js";
-import { barChart, dailyChart, formatNumber, hbarChart, lineChart } from "./charts.js";
+import { barChart, dailyChart, formatNumber, hbarChart, lineChart, linkChart } from "./charts.js";
 import { byTestId, el } from "./ui.js";
 
 const METRIC = /^([a-z_]+)@(\d+)$/i;
@@ -202,8 +202,22 @@ async function renderBundles() {
   table.dataset.state = "ready";
 }
 
+// The category graph's strongest links: which categories shoppers go on to from which.
+async function renderCategoryGraph() {
+  const panel = byTestId("category-graph");
+  const graph = await api("/v1/categories/graph?limit=14");
+  byTestId("category-graph-info").textContent = graph.reason ||
+    `The ${graph.edges.length} strongest of the category graph's links (${graph.categories} ` +
+    `categories at level ${graph.level || "leaf"}): shoppers in the left category go on to the ` +
+    "right one more often than its size explains; thicker lines have a higher lift. Complements " +
+    "and the \"Explore new categories\" row follow them.";
+  byTestId("chart-category-graph").replaceChildren(linkChart(graph.edges, { label: "category graph" }));
+  panel.dataset.state = "ready";
+}
+
 for (const [part, what] of [
   [renderStats, "cannot load the statistics"],
+  [renderCategoryGraph, "cannot load the category graph"],
   [renderActiveBundle, "cannot load the active bundle"],
   [renderBundles, "cannot load the bundle history"],
 ]) {
