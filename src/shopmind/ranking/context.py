@@ -62,6 +62,15 @@ class ItemArrays:
         return order
 
     @cached_property
+    def popularity_share(self) -> np.ndarray:
+        """(1 + log popularity) over (1 + the catalogue's highest), float64: how popular an
+        item is on a log scale, 1 for the most popular (once per catalogue)."""
+        pop = np.log1p(self.popularity.astype(np.float64))
+        top = float(pop.max()) if len(pop) else 0.0
+        out: np.ndarray = (1.0 + pop) / (1.0 + top)
+        return out
+
+    @cached_property
     def popular_from(self) -> float:
         """The popularity from which an item counts as popular: the catalogue's 90th
         percentile, and at least one shopper (inf for an empty catalogue)."""

@@ -142,6 +142,8 @@ class Slate:
     #: and per linked category (graph code) the shopper's category leading there.
     linked: np.ndarray | None = None
     linked_from: dict[int, tuple[int, float]] = field(default_factory=dict)
+    #: The linked source's score of every item (``linked`` weighted by popularity).
+    linked_score: np.ndarray | None = None
     #: Per-stage seconds (the engine's timing of its own stages).
     timings: dict[str, float] = field(default_factory=dict)
 

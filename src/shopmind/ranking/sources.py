@@ -135,11 +135,14 @@ def _similar(
 
 def _linked_score(slate: Slate, ctx: RankingContext) -> np.ndarray:
     """An item's linked strength times its popularity's share of the catalogue's most popular
-    (log scale): the strongest links first, the most popular of each linked category first."""
+    (log scale): the strongest links first, the most popular of each linked category first.
+    Computed once per slate (the proposals and the score column both read it)."""
+    if slate.linked_score is not None:
+        return slate.linked_score
     linked = slate.linked if slate.linked is not None else np.zeros(ctx.n_items)
-    pop = np.log1p(ctx.items.popularity[: len(linked)])
-    top = float(pop.max()) if len(pop) else 0.0
-    out: np.ndarray = (linked * (1.0 + pop) / (1.0 + top)).astype(np.float32)
+    share = ctx.items.popularity_share[: len(linked)]
+    out: np.ndarray = (linked * share).astype(np.float32)
+    slate.linked_score = out
     return out
 
 
