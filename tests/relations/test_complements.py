@@ -181,3 +181,24 @@ def test_the_config_says_what_is_wrong() -> None:
     with pytest.raises(ValueError, match="window_events"):
         RelationsConfig(window_events=0)
     assert Counter(RelationsConfig().model_dump())  # round-trips as plain data
+
+
+def test_an_item_without_a_category_borrows_its_text_neighbours_links(
+    data: Dataset, mined: Complements
+) -> None:
+    # A new item filed nowhere whose text is like a planted source leaf's items: it is
+    # completed through that leaf's links, and says so.
+    source, target = vocab.COMPLEMENTARY_LEAVES[0]
+    leaf = vocab.LEAVES[vocab.LEAF_INDEX[source]].path
+    goal = vocab.LEAVES[vocab.LEAF_INDEX[target]].path
+    cat = [*data.item_side.category, ()]
+    new = len(cat) - 1
+    like = [i for i, p in enumerate(data.item_side.category) if p == leaf][:5]
+    allowed = np.ones(len(cat), bool)
+    pop = np.r_[np.bincount(data.item, minlength=data.n_items), 0].astype(np.float64)
+    assert mined.of(new, 5, allowed, cat, pop)[0].tolist() == []  # no category, no neighbours
+    got, _ = mined.of(new, 5, allowed, cat, pop, neighbours=lambda _: like)
+    assert len(got) == 5 and all(cat[g] == goal for g in got.tolist())
+    why = mined.why(new, int(got[0]), cat, lambda _: like)
+    assert why.borrowed and why.source_category == " > ".join(leaf)
+    assert why.sentence("a new tent").startswith("goes with a new tent: items like it are in ")

@@ -488,7 +488,10 @@ class Engine:
             named = _named(explanation)
             anchor = slate.request.anchor
             if anchor is not None and COMPLEMENTS in slate.sources and self.complements:
-                named = [self.complements.why(anchor, item, self.side.category).origin]
+                why = self.complements.why(
+                    anchor, item, self.side.category, self.context().text_neighbours
+                )
+                named = [why.origin]
             elif anchor is not None:
                 named = self._similar_sources(anchor, item)
             out.append(

@@ -146,6 +146,13 @@ class RankingContext:
         out[ok] = self.text[items[ok]]
         return out
 
+    def text_neighbours(self, item: int, k: int = 10) -> list[int]:
+        """The item's nearest items by text alone, nearest first (none without an index)."""
+        if self.similar is None or item >= self.similar.n_items:
+            return []
+        found, _ = self.similar.similar([item], k, blend=0.0)
+        return [int(i) for i in found[0] if i >= 0]
+
     def relation(self, past: np.ndarray, items: np.ndarray) -> np.ndarray:
         """How related each past item (rows) is to each item (columns): the larger of their
         text cosine and their co-interaction similarity."""

@@ -145,7 +145,8 @@ def _sentence(
         anchor = slate.request.anchor
         title = side.title[anchor] or ids.id(anchor)
         if COMPLEMENTS in slate.sources and ctx.complements is not None:
-            return ctx.complements.why(anchor, item, side.category).sentence(title)
+            why = ctx.complements.why(anchor, item, side.category, ctx.text_neighbours)
+            return why.sentence(title)
         return f"similar to {title}"
     if rules and _pinned(slate, item):
         return "featured by the shop"

@@ -164,7 +164,9 @@ def _complements(
     mask = allowed.copy()
     mask[anchor] = False
     side = ctx.items.side
-    ids, scores = found.of(anchor, n, mask, side.category, ctx.items.popularity, ctx.text_rows)
+    ids, scores = found.of(
+        anchor, n, mask, side.category, ctx.items.popularity, ctx.text_rows, ctx.text_neighbours
+    )
     return ids, dict(zip(ids.tolist(), scores.tolist(), strict=True))
 
 

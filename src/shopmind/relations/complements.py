@@ -32,6 +32,8 @@ from shopmind.relations.graph import CategoryGraph, category_of
 from shopmind.relations.pairs import anchor_mask, follow_pairs, ordered
 
 TextRows = Callable[[np.ndarray], "np.ndarray | None"]
+#: An item's nearest items by text, nearest first.
+Neighbours = Callable[[int], Sequence[int]]
 #: A category-graph answer's score is below every item-level one: item scores are 1 + strength.
 ITEM_TIER = 1.0
 
@@ -78,6 +80,8 @@ class Why:
     lift: float = 0.0
     source_category: str = ""
     target_category: str = ""
+    #: The source category is that of the anchor's nearest item by text (it has no links).
+    borrowed: bool = False
 
     def sentence(self, anchor_title: str) -> str:
         if self.origin == "bought with":
@@ -85,10 +89,14 @@ class Why:
                 f"goes with {anchor_title}: {self.support:g} of {self.anchored} shoppers who "
                 f"chose it went on to this (lift {self.lift:.1f})"
             )
-        return (
-            f"goes with {anchor_title}: shoppers in {self.source_category} go on to "
-            f"{self.target_category}" + (f" (lift {self.lift:.1f})" if self.lift > 0 else "")
-        )
+        lift = f" (lift {self.lift:.1f})" if self.lift > 0 else ""
+        source, target = self.source_category, self.target_category
+        if self.borrowed:
+            return (
+                f"goes with {anchor_title}: items like it are in {source}, and shoppers there "
+                f"go on to {target}{lift}"
+            )
+        return f"goes with {anchor_title}: shoppers in {source} go on to {target}{lift}"
 
 
 @dataclass
@@ -169,12 +177,15 @@ class Complements:
         paths: Sequence[tuple[str, ...]],
         popularity: np.ndarray,
         text: TextRows | None = None,
+        neighbours: Neighbours | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The anchor's best ``n`` allowed complements (ids, scores), best first.
 
         ``paths`` and ``popularity`` cover the live catalogue (items added since training
         included); ``text`` gives items' unit text vectors (zero rows: none), to reject near
-        duplicates among the category graph's answers.
+        duplicates among the category graph's answers; ``neighbours`` the anchor's nearest
+        items by text, whose category stands in for the anchor's when that one (or its lack of
+        one) leads nowhere.
         """
         ids: list[int] = []
         scores: list[float] = []
@@ -191,7 +202,7 @@ class Complements:
             scores = (ITEM_TIER + vals[best]).astype(np.float64).tolist()
         if len(ids) < n:
             more, more_scores = self._through_categories(
-                anchor, n - len(ids), allowed, paths, popularity, text, set(ids)
+                anchor, n - len(ids), allowed, paths, popularity, text, set(ids), neighbours
             )
             ids += more
             scores += more_scores
@@ -206,10 +217,11 @@ class Complements:
         popularity: np.ndarray,
         text: TextRows | None,
         taken: set[int],
+        neighbours: Neighbours | None = None,
     ) -> tuple[list[int], list[float]]:
         if anchor >= len(paths):
             return [], []
-        name = category_of(paths[anchor], self.graph.level)
+        name, _ = self.leads_from(anchor, paths, neighbours)
         edges = self.graph.out_edges(name)
         if not edges:
             return [], []
@@ -248,7 +260,32 @@ class Complements:
         self._cached = (key, cat, leaf.astype(np.int64))
         return cat, self._cached[2]
 
-    def why(self, anchor: int, item: int, paths: Sequence[tuple[str, ...]]) -> Why:
+    def leads_from(
+        self,
+        anchor: int,
+        paths: Sequence[tuple[str, ...]],
+        neighbours: Neighbours | None = None,
+    ) -> tuple[str, bool]:
+        """The category whose links the anchor's answers follow, and whether it is borrowed:
+        its own when that has links, else that of its nearest item by text that has."""
+        level = self.graph.level
+        own = category_of(paths[anchor], level) if anchor < len(paths) else ""
+        if self.graph.out_edges(own) or neighbours is None:
+            return own, False
+        for other in neighbours(anchor):
+            if 0 <= other < len(paths) and other != anchor:
+                name = category_of(paths[other], level)
+                if name and self.graph.out_edges(name):
+                    return name, True
+        return own, False
+
+    def why(
+        self,
+        anchor: int,
+        item: int,
+        paths: Sequence[tuple[str, ...]],
+        neighbours: Neighbours | None = None,
+    ) -> Why:
         """What the complement ``item`` of ``anchor`` stands on."""
         if anchor < self.n_items and item < self.n_items:
             support = round(float(self.support[anchor, item]), 2)
@@ -259,11 +296,10 @@ class Complements:
                     int(self.anchored[anchor]),
                     float(self.lift[anchor, item]),
                 )
-        level = self.graph.level
-        source = category_of(paths[anchor], level) if anchor < len(paths) else ""
-        target = category_of(paths[item], level) if item < len(paths) else ""
+        source, borrowed = self.leads_from(anchor, paths, neighbours)
+        target = category_of(paths[item], self.graph.level) if item < len(paths) else ""
         edge = next((e for e in self.graph.out_edges(source) if e.target == target), None)
-        return Why("category", 0, 0, edge.lift if edge else 0.0, source, target)
+        return Why("category", 0, 0, edge.lift if edge else 0.0, source, target, borrowed)
 
     # --- a bundle's relations/ folder -------------------------------------------------------
 
