@@ -63,9 +63,10 @@ def allowed(slate: Slate, ctx: RankingContext, compiled: CompiledRules) -> None:
     found = ctx.complements
     if found is not None and request.placement == "cross_category":
         mask &= _linked(slate, ctx, compiled, found)
-    elif found is not None and request.anchor is not None and compiled.permits:
+    elif found is not None and request.placement == "complementary" and compiled.permits:
         # Complements across a blocked transition are never served.
         paths = table.side.category
+        assert request.anchor is not None, "a complementary slate is anchored on an item"
         source = category_of(paths[request.anchor], found.graph.level)
         cat, _ = found.codes(paths)
         mask &= compiled.permits.targets(found, source)[cat]
