@@ -9,6 +9,7 @@ Layout of ``$SHOPMIND_HOME/bundles/<version>/`` (no pickle anywhere)::
     models/<name>/       each model, written by its own ``save()`` (model.json + state.npz)
     similar/             the SimilarItems index (text + co-interaction), when built
     relations/           complements and the category graph (shopmind.relations), when mined
+    search/              the lexical and semantic search indexes and their settings
 
 ``bundles/active`` names the active version; it is replaced atomically, under a file lock
 (``bundles/active.lock``) so that "activate it if it is newer than the active one" holds
@@ -91,6 +92,11 @@ class Bundle:
     @property
     def relations_folder(self) -> Path | None:
         folder = self.path / "relations"
+        return folder if folder.exists() else None
+
+    @property
+    def search_folder(self) -> Path | None:
+        folder = self.path / "search"
         return folder if folder.exists() else None
 
     @property
@@ -259,6 +265,8 @@ class BundleWriter:
     audience: Any | None = None
     #: Complements and the category graph (``relations/``), or None.
     relations: Any | None = None
+    #: The search indexes and settings (``search/``), or None.
+    search: Any | None = None
 
     def write(self, folder: Path) -> None:
         self.items.save(folder)
@@ -276,6 +284,8 @@ class BundleWriter:
             self.audience.save(folder / "audience")
         if self.relations is not None:
             self.relations.save(folder / "relations")
+        if self.search is not None:
+            self.search.save(folder / "search")
         (folder / MANIFEST).write_text(json.dumps(self.manifest.to_json(), indent=2) + "\n")
 
 

@@ -1,4 +1,5 @@
-"""Answers from the command line: a profile, the segments, an item's audience and complements."""
+"""Answers from the command line: a profile, the segments, an item's audience and complements,
+search."""
 
 from __future__ import annotations
 
@@ -157,3 +158,41 @@ def complements(
         ]
     out = {"item_id": item_id, "bundle": bundle.version, "items": rows, "reason": answer.reason}
     cli.console.print_json(json.dumps(out))
+
+
+@app.command()
+def search(
+    query: str,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Re-rank for this shopper's history.")
+    ] = None,
+    store: StoreOpt = None,
+    home: HomeOpt = None,
+    k: Annotated[int, typer.Option("--k", min=1, max=1000, help="Items wanted.")] = 10,
+) -> None:
+    """Search the catalogue for QUERY (words, a price such as 'under 50' or '50元以内', a
+    brand): how the query was read and the results as JSON, each with its reason and the
+    shares of its score from the words, the meaning and the shopper's history."""
+    with active_engine(home, store) as engine:
+        answer = engine.search(query, user, k)
+        found = answer.slate.interpretation if answer.slate is not None else None
+        rows = [
+            {
+                "item_id": r.item_id,
+                "title": engine.side.title[r.index],
+                "price": engine.item_record(r.index)["price"],
+                "score": round(r.score, 6),
+                "shares": r.explanation.sources if r.explanation else {},
+                "reason": r.reason,
+            }
+            for r in answer.items
+        ]
+        out = {
+            "query": query,
+            "user_id": user,
+            "bundle": engine.version,
+            "interpretation": found.to_json() if found is not None else None,
+            "items": rows,
+            "reason": answer.reason,
+        }
+    cli.console.print_json(json.dumps(out, ensure_ascii=False))

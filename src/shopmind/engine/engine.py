@@ -40,9 +40,11 @@ from shopmind.ranking.features import feature_names
 from shopmind.ranking.pipeline import Pipeline
 from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.scorers import BlendScorer, Scorer, load_scorer
+from shopmind.ranking.search import SEARCH_EXCLUSION, SearchPipeline
 from shopmind.ranking.slate import Exclusion, Explanation, Request, Slate
 from shopmind.ranking.sources import COMPLEMENTS, LINKED, PER_SOURCE, SIMILAR, Sources
 from shopmind.relations.complements import Complements
+from shopmind.search.index import SearchIndex
 
 if TYPE_CHECKING:
     from shopmind.catalog.store import Store
@@ -133,6 +135,7 @@ class Engine:
         feature_sources: Sequence[str] = (),
         rules: RuleSet | None = None,
         complements: Complements | None = None,
+        search: SearchIndex | None = None,
     ) -> None:
         self.bundle = bundle
         self.store = store
@@ -167,6 +170,11 @@ class Engine:
             )
             for kind, source in ANCHORED.items()
         }
+        #: Product search: the query's lexical and semantic candidates, re-ranked for the
+        #: shopper by the same models and weights as "recommended for you".
+        self.searching = (
+            SearchPipeline(search, self.weights, self.rules) if search is not None else None
+        )
         self._context: tuple[object, RankingContext] | None = None
         self.profile_config: ProfileConfig = bundle.manifest.config.profiles
         self._profiles_of: tuple[ItemArrays, ProfileItems] | None = None
@@ -216,6 +224,7 @@ class Engine:
             feature_sources=names,
             rules=rules,
             complements=Complements.load(relations) if relations is not None else None,
+            search=SearchIndex.load(bundle.search_folder) if bundle.search_folder else None,
         )
         if sync:
             engine.sync_items()
@@ -261,6 +270,8 @@ class Engine:
         self.cross.rules = rules
         for pipeline in self.anchored.values():
             pipeline.rules = rules
+        if self.searching is not None:
+            self.searching.rules = rules
 
     def context(self) -> RankingContext:
         """What the stages read now (rebuilt only when the catalogue changed)."""
@@ -431,6 +442,37 @@ class Engine:
             slate.reason = (
                 f"no {'similar' if kind == 'similar' else 'complementary'} item passes the filters"
             )
+        return self._answer(slate)
+
+    def search(
+        self,
+        query: str,
+        user_id: str | None = None,
+        k: int = 10,
+        filters: ItemFilter | None = None,
+        *,
+        explain: bool = True,
+    ) -> Answer:
+        """The catalogue's best items for ``query``, re-ranked for the shopper when one is
+        named and has a history (``answer.slate.interpretation``: how the query was read)."""
+        if self.searching is None:
+            return Answer([], "this bundle holds no search index; retrain with `shopmind train`")
+        if user_id:
+            histories, kinds, _ = read_history(self.store, user_id, self.items, self.history_limit)
+        else:
+            histories, kinds = Histories.empty(1), ()
+        request = Request(
+            history=histories,
+            kinds=tuple(kinds),
+            k=k,
+            user_id=user_id,
+            placement="search",
+            filters=filters,
+            exclusion=SEARCH_EXCLUSION,
+            query=query,
+        )
+        with self._slots, self._lock.read():
+            slate = self.searching.run(request, self.context(), self.items, explain=explain)
         return self._answer(slate)
 
     def why_not(

@@ -46,13 +46,13 @@ def explain(slate: Slate, ctx: RankingContext, scorer: Scorer | None, ids: IdMap
         slate.explanations = []
         return
     shares = _shares(slate, scorer, served)
-    because = _because(slate, ctx, slate.items[served])
+    reasons = because(slate, ctx, slate.items[served])
     popular_from = ctx.items.popular_from
     out = []
     for j, pos in enumerate(served.tolist()):
         item = int(slate.items[pos])
         rules = slate.ruled.get(pos, [])
-        past = because[j]
+        past = reasons[j]
         category = None
         if not past:
             category = ctx.items.leaf(item)
@@ -98,7 +98,7 @@ def _shares(slate: Slate, scorer: Scorer | None, served: np.ndarray) -> list[dic
     return out
 
 
-def _because(slate: Slate, ctx: RankingContext, chosen: np.ndarray) -> list[list[tuple[int, str]]]:
+def because(slate: Slate, ctx: RankingContext, chosen: np.ndarray) -> list[list[tuple[int, str]]]:
     """Per chosen item: up to two history items related to it (item, their strongest event)."""
     history = slate.request.history
     kinds = slate.request.kinds

@@ -39,7 +39,7 @@ FIELDS = (
     "age_days",
     "popularity",
 )
-PLACEMENTS = ("for_you", "similar", "complementary", "cross_category")
+PLACEMENTS = ("for_you", "similar", "complementary", "cross_category", "search")
 
 
 class _Strict(BaseModel):
@@ -155,6 +155,7 @@ def _default_placements() -> dict[PlacementName, Placement]:
         "similar": Placement(),
         "complementary": Placement(),
         "cross_category": Placement(),
+        "search": Placement(),
     }
 
 

@@ -18,8 +18,9 @@ import numpy as np
 
 from shopmind.data.filters import ItemFilter
 from shopmind.data.histories import Histories
+from shopmind.search.query import Interpretation
 
-Placement = Literal["for_you", "similar", "complementary", "cross_category"]
+Placement = Literal["for_you", "similar", "complementary", "cross_category", "search"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,8 @@ class Request:
     anchor: int | None = None
     #: Items the caller excludes besides the policy (e.g. purchases older than the window).
     also_excluded: tuple[int, ...] = ()
+    #: What the shopper typed (the search placement).
+    query: str = ""
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,10 @@ class Slate:
     linked_from: dict[int, tuple[int, float]] = field(default_factory=dict)
     #: The linked source's score of every item (``linked`` weighted by popularity).
     linked_score: np.ndarray | None = None
+    #: The search placement: how the query was read, and each part of the score (lexical,
+    #: semantic, personal) per candidate.
+    interpretation: Interpretation | None = None
+    parts: dict[str, np.ndarray] = field(default_factory=dict)
     #: Per-stage seconds (the engine's timing of its own stages).
     timings: dict[str, float] = field(default_factory=dict)
 

@@ -88,10 +88,22 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         recommend,
         relations,
         rules,
+        search,
         system,
     )
 
-    modules = (system, catalogue, events, recommend, explain, profiles, relations, rules, bundles)
+    modules = (
+        system,
+        catalogue,
+        events,
+        recommend,
+        search,
+        explain,
+        profiles,
+        relations,
+        rules,
+        bundles,
+    )
     for module in modules:
         document_scopes(module.router)
         app.include_router(module.router)

@@ -226,6 +226,36 @@ class Recommendations(BaseModel):
     dropped: list[DroppedOut] | None = None
 
 
+class InterpretationOut(BaseModel):
+    """How a search query was read."""
+
+    query: str
+    #: The words retrieval matched (the query without its price phrase).
+    text: str
+    min_price: float | None = None
+    max_price: float | None = None
+    #: Brands named in the query (a filter).
+    brands: list[str]
+    #: Categories named in the query; a filter when ``category_filter``.
+    categories: list[str]
+    category_filter: bool
+    #: Misspelt words and the catalogue words they were read as.
+    corrected: dict[str, str]
+    #: Parts of the interpretation dropped because nothing passed them.
+    relaxed: list[str]
+    #: The interpretation in one line, as the storefront shows it.
+    summary: str
+
+
+class SearchOut(BaseModel):
+    query: str
+    user_id: str | None = None
+    bundle: str
+    interpretation: InterpretationOut | None = None
+    items: list[AnsweredItem]
+    reason: str | None = None
+
+
 class SimilarItemsOut(BaseModel):
     item_id: str
     bundle: str

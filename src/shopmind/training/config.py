@@ -39,6 +39,19 @@ def default_params(name: str) -> dict[str, Any]:
     return copy.deepcopy(dict(SERVED_MODELS.get(name, {})))
 
 
+class SearchConfig(BaseModel):
+    """How training builds the bundle's search."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Validation purchases whose queries choose the settings, at most.
+    validation_queries: int = Field(default=1500, ge=10)
+    #: Build the semantic side (the language model over the catalogue).
+    semantic: bool = True
+    #: Candidates each side proposes.
+    per_source: int = Field(default=100, ge=10, le=1000)
+
+
 class TrainConfig(BaseModel):
     """What ``shopmind train`` fits into a bundle (round-trips through JSON)."""
 
@@ -79,6 +92,8 @@ class TrainConfig(BaseModel):
     segments: SegmentConfig | None = Field(default_factory=SegmentConfig)
     #: How complements and the category graph are mined (None: not at all).
     relations: RelationsConfig | None = Field(default_factory=RelationsConfig)
+    #: How product search is built and tuned (None: no search in the bundle).
+    search: SearchConfig | None = Field(default_factory=SearchConfig)
 
     @classmethod
     def for_models(cls, names: Iterable[str], **settings: Any) -> TrainConfig:

@@ -29,7 +29,7 @@ from shopmind.bundle.manifest import RankingSpec, SimilarBlend
 from shopmind.catalog.schema import event_types
 from shopmind.data.dataset import Dataset
 from shopmind.data.histories import DEFAULT_EVENT_WEIGHTS
-from shopmind.data.split import Split, as_given, leave_last_out
+from shopmind.data.split import EvalSet, Split, as_given, leave_last_out
 from shopmind.evaluation.metrics import bootstrap_ci
 from shopmind.evaluation.pipeline import evaluate_pipeline, slates_for
 from shopmind.models.base import Recommender
@@ -43,9 +43,11 @@ from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.scorers import BlendScorer, LightGBMScorer, Scorer
 from shopmind.ranking.sources import Sources
 from shopmind.relations.complements import Complements
+from shopmind.search.index import SearchIndex
 from shopmind.training import ranker as ranking
 from shopmind.training import tune
 from shopmind.training.config import TrainConfig
+from shopmind.training.search import fit_search
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,8 @@ class Fitted:
     chosen: dict[str, Any] = field(default_factory=dict)
     #: Complements and the category graph, mined from the same events as the models.
     relations: Complements | None = None
+    #: Product search: the lexical and semantic indexes and the settings chosen for them.
+    search: SearchIndex | None = None
 
 
 def split_for_training(data: Dataset, config: TrainConfig) -> Split | None:
@@ -224,8 +228,19 @@ def fit_bundle(data: Dataset, config: TrainConfig, steps: Steps | None = None) -
     )
     weights = dict(blend.weights)
     relations = _relations(train, config, ctx, steps)
+    search = _search(train, valid, ctx, items, weights, config, steps)
     return Fitted(
-        models, items, similar, scorer, weights, metrics, similar_blend, spec, chosen, relations
+        models,
+        items,
+        similar,
+        scorer,
+        weights,
+        metrics,
+        similar_blend,
+        spec,
+        chosen,
+        relations,
+        search,
     )
 
 
@@ -271,8 +286,19 @@ def _fit_unvalidated(data: Dataset, config: TrainConfig, steps: Steps | None) ->
     items = ItemTable.from_dataset(data)
     ctx = build_context(models, items.arrays(), similar, data.type_names, DEFAULT_EVENT_WEIGHTS)
     relations = _relations(data, config, ctx, steps)
+    search = _search(data, None, ctx, items, weights, config, steps)
     return Fitted(
-        models, items, similar, scorer, weights, {}, None, spec, {"validated": False}, relations
+        models,
+        items,
+        similar,
+        scorer,
+        weights,
+        {},
+        None,
+        spec,
+        {"validated": False},
+        relations,
+        search,
     )
 
 
@@ -285,6 +311,22 @@ def _relations(
     _say(steps, "mining complements and the category graph")
     text = ctx.text_rows(np.arange(data.n_items)) if ctx.text is not None else None
     return Complements.build(data, config.relations, text)
+
+
+def _search(
+    data: Dataset,
+    valid: EvalSet | None,
+    ctx: RankingContext,
+    items: ItemTable,
+    weights: Mapping[str, float],
+    config: TrainConfig,
+    steps: Steps | None,
+) -> SearchIndex | None:
+    """The search indexes of the catalogue the models were fitted on, tuned on validation."""
+    if config.search is None:
+        return None
+    _say(steps, "search: indexing the catalogue and choosing its settings on validation")
+    return fit_search(data, valid, ctx, items.ids, weights, config.search, seed=config.seed)
 
 
 def _similar(

@@ -127,6 +127,7 @@ def _train_once(
             segments,
             audience,
             fitted.relations,
+            fitted.search,
         )
         bundle = bundles.write(writer)
     return bundle

@@ -76,7 +76,7 @@ async def item_filter(
 Rules = Annotated[ItemFilter, Depends(item_filter)]
 
 
-def _items(engine: Engine, answer: Answer) -> list[AnsweredItem]:
+def answered(engine: Engine, answer: Answer) -> list[AnsweredItem]:
     return [
         AnsweredItem(
             **engine.item_record(r.index),
@@ -112,7 +112,7 @@ def recommendations(
     return Recommendations(
         user_id=user_id,
         bundle=engine.version,
-        items=_items(engine, answer),
+        items=answered(engine, answer),
         reason=answer.reason,
         dropped=dropped,
     )
@@ -135,7 +135,7 @@ def cross_category(
         user_id, min(k, service.settings.max_k), rules, exclude, placement="cross_category"
     )
     return Recommendations(
-        user_id=user_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
+        user_id=user_id, bundle=engine.version, items=answered(engine, answer), reason=answer.reason
     )
 
 
@@ -180,7 +180,7 @@ def _anchored(
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
     return SimilarItemsOut(
-        item_id=item_id, bundle=engine.version, items=_items(engine, answer), reason=answer.reason
+        item_id=item_id, bundle=engine.version, items=answered(engine, answer), reason=answer.reason
     )
 
 

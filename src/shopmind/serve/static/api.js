@@ -112,10 +112,12 @@ export function newEventId() {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-/** Record that a shopper viewed an item; resolves once the API has stored it. */
-export async function sendView(userId, itemId) {
+/** Record that a shopper viewed an item (``context``: e.g. the search it came from); resolves
+ * once the API has stored it. */
+export async function sendView(userId, itemId, context = null) {
   // No timestamp: the server stamps the event with its own clock, not the browser's.
   const event = { event_id: newEventId(), user_id: userId, item_id: itemId, type: "view" };
+  if (context) event.context = context;
   const answer = await api("/v1/events", {
     method: "POST",
     body: { events: [event] },
@@ -124,6 +126,18 @@ export async function sendView(userId, itemId) {
   });
   rememberView(userId, itemId);
   return answer;
+}
+
+/** Record a shopper's search and the results shown (it feeds their profile's interests). */
+export async function sendSearch(userId, query, shown) {
+  const event = {
+    event_id: newEventId(),
+    user_id: userId,
+    type: "search",
+    query,
+    context: { placement: "search", shown },
+  };
+  return api("/v1/events", { method: "POST", body: { events: [event] }, optional: true });
 }
 
 /**

@@ -4,7 +4,7 @@
 // back needs the admin scope: without it the shopper is typed in, and the rows about what they
 // did come from the views this browser recorded.
 
-import { ROOT, api, notice, reportError, viewsSentFrom } from "./api.js";
+import { ROOT, api, notice, reportError, sendSearch, viewsSentFrom } from "./api.js";
 import {
   byTestId,
   currentShopper,
@@ -178,6 +178,51 @@ async function render() {
   // Tests (and anyone watching) can tell a finished drawing of the latest shopper from a stale one.
   if (run === rendering) document.body.dataset.render = "ready";
 }
+
+// Each result's reason, with how much of its score came from the words, the meaning and the
+// shopper's own history.
+function withShares(item) {
+  const shares = (item.explanation && item.explanation.sources) || {};
+  const parts = [["lexical", "words"], ["semantic", "meaning"], ["personal", "you"]]
+    .filter(([key]) => shares[key] > 0)
+    .map(([key, label]) => `${label} ${Math.round(100 * shares[key])}%`);
+  return { ...item, reason: parts.length ? `${item.reason} (${parts.join(", ")})` : item.reason };
+}
+
+async function runSearch(query) {
+  const row = byTestId("row-search");
+  const userId = select.value;
+  row.hidden = false;
+  setRowState(row, "loading");
+  const who = userId ? `&user_id=${encodeURIComponent(userId)}` : "";
+  try {
+    const answer = await api(`/v1/search?q=${encodeURIComponent(query)}&k=${K}${who}`);
+    const read = answer.interpretation;
+    byTestId("row-search-title").textContent = `Results for “${query}”`;
+    byTestId("search-interpretation").textContent = read ? `Read as: ${read.summary}` : "";
+    fillRow(
+      byTestId("row-search-items"),
+      byTestId("row-search-reason"),
+      { ...answer, items: answer.items.map(withShares) },
+      userId,
+      { testid: "search-result", context: { placement: "search", query } }
+    );
+    setRowState(row, answer.items.length ? "ready" : "empty");
+    if (userId) {
+      // The search and what it showed feed the shopper's profile (their interests).
+      sendSearch(userId, query, answer.items.map((i) => i.item_id)).catch(() => {});
+    }
+  } catch (error) {
+    setRowState(row, "error");
+    reportError(error, "cannot search");
+  }
+}
+
+byTestId("search-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const query = byTestId("search-input").value.trim();
+  if (query) runSearch(query);
+});
 
 function choose(userId) {
   rememberShopper(userId);

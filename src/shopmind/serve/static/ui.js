@@ -94,7 +94,7 @@ export function productUrl(itemId, userId) {
  * A product card linking to the product page. When a shopper is chosen, a click first stores a
  * view event for them (so their next rows change), then opens the page.
  */
-export function productCard(item, userId, { testid = "product-card" } = {}) {
+export function productCard(item, userId, { testid = "product-card", context = null } = {}) {
   const link = el(
     "a",
     {
@@ -121,7 +121,7 @@ export function productCard(item, userId, { testid = "product-card" } = {}) {
     event.preventDefault();
     link.classList.add("busy");
     try {
-      await sendView(userId, item.item_id);
+      await sendView(userId, item.item_id, context);
     } catch (error) {
       const detail = error.body && error.body.detail ? error.body.detail : error.message;
       carryNotice(`The view was not recorded: ${detail}`);
@@ -132,8 +132,8 @@ export function productCard(item, userId, { testid = "product-card" } = {}) {
 }
 
 /** Fill a row's card container (and its reason line) from an API answer with items. */
-export function fillRow(container, reasonLine, answer, userId) {
-  container.replaceChildren(...answer.items.map((item) => productCard(item, userId)));
+export function fillRow(container, reasonLine, answer, userId, options = {}) {
+  container.replaceChildren(...answer.items.map((item) => productCard(item, userId, options)));
   const reason = answer.reason || (answer.items.length ? "" : "Nothing to show here yet.");
   if (reasonLine) {
     reasonLine.textContent = reason;
