@@ -37,6 +37,13 @@ class ItemArrays:
     #: The time ages are measured at (the snapshot's newest event), epoch ms.
     now_ms: float
 
+    @classmethod
+    def of_catalogue(cls, side: ItemSide) -> ItemArrays:
+        """A catalogue with no behaviour yet (no popularity, nothing removed)."""
+        n = len(side.title)
+        zeros = np.zeros(n, np.float32)
+        return cls(side, zeros, zeros.copy(), side.created_ms(), np.zeros(n, bool), 0.0)
+
     @property
     def n(self) -> int:
         return len(self.removed)

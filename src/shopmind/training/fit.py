@@ -44,6 +44,7 @@ from shopmind.ranking.scorers import BlendScorer, LightGBMScorer, Scorer
 from shopmind.ranking.sources import Sources
 from shopmind.relations.complements import Complements
 from shopmind.search.index import SearchIndex
+from shopmind.text.encoder import EncoderSettings, catalogue_encoder
 from shopmind.training import ranker as ranking
 from shopmind.training import tune
 from shopmind.training.config import TrainConfig
@@ -87,6 +88,7 @@ def split_for_training(data: Dataset, config: TrainConfig) -> Split | None:
 
 def fit_bundle(data: Dataset, config: TrainConfig, steps: Steps | None = None) -> Fitted:
     """Tune, fit and rank on ``data``; see the module's docstring."""
+    config = for_language(config, data)
     budget = tune.Budget(config.budget_seconds)
     split = split_for_training(data, config) if config.validate_models else None
     if split is None:
@@ -242,6 +244,29 @@ def fit_bundle(data: Dataset, config: TrainConfig, steps: Steps | None = None) -
         relations,
         search,
     )
+
+
+#: The models that read item text through an encoder (their params take ``encoder``).
+TEXT_MODELS = ("content", "sasrec")
+
+
+def for_language(config: TrainConfig, data: Dataset) -> TrainConfig:
+    """The config with the multilingual encoder for the text models that name none, when the
+    catalogue is Chinese and no encoder is set for the installation (see
+    :func:`~shopmind.text.encoder.catalogue_encoder`)."""
+    chosen = catalogue_encoder(data.item_side.title)
+    if chosen == EncoderSettings.from_env():
+        return config
+    models = {
+        name: (
+            {**params, "encoder": chosen.model_dump()}
+            if name in TEXT_MODELS and "encoder" not in params
+            else params
+        )
+        for name, params in config.models.items()
+    }
+    log.info("the catalogue is Chinese: text models encode with %s", chosen.model)
+    return config.model_copy(update={"models": models})
 
 
 def gain_over(ours: np.ndarray, baseline: np.ndarray) -> dict[str, float]:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,7 +37,7 @@ from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.search import SearchPipeline, model_affinity, profile_affinity
 from shopmind.search.fusion import SearchSettings, personal_weight, relevance
 from shopmind.search.index import SearchIndex
-from shopmind.text.encoder import EncoderSettings
+from shopmind.text.encoder import EncoderSettings, catalogue_encoder
 from shopmind.training.config import SearchConfig
 
 log = logging.getLogger(__name__)
@@ -70,14 +70,14 @@ class _Candidates:
     personal: bool  # the shopper has a usable history
 
 
-def encoder_of(models: Mapping[str, Recommender]) -> EncoderSettings:
+def encoder_of(models: Mapping[str, Recommender], titles: Sequence[str]) -> EncoderSettings:
     """The encoder the bundle's text models use (so the embedding cache is shared), else the
-    installation's."""
+    one for this catalogue's language."""
     for model in models.values():
         found = getattr(model, "encoder", None) if model.capabilities.takes_new_items else None
         if isinstance(found, EncoderSettings):
             return found
-    return EncoderSettings.from_env()
+    return catalogue_encoder(titles)
 
 
 def fit_search(
@@ -93,7 +93,7 @@ def fit_search(
     """The search index over the training catalogue with settings chosen on ``valid``."""
     start = time.perf_counter()
     side = train.item_side
-    index = SearchIndex.build(side, encoder_of(ctx.models), semantic=config.semantic)
+    index = SearchIndex.build(side, encoder_of(ctx.models, side.title), semantic=config.semantic)
     sides = ("lexical", "semantic") if index.semantic is not None else ("lexical",)
     base = SearchSettings(sides=sides, per_source=config.per_source)
     index.settings = base
