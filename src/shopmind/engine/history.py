@@ -41,7 +41,7 @@ def read_events(store: Store, user_id: str, ids: IdMap, limit: int) -> ShopperEv
     index = ids.indices(e.item_id for e in events)
     return ShopperEvents.of(
         [
-            (int(i), e.type, e.value, to_millis(e.timestamp))
+            (int(i), e.type, e.value, to_millis(e.timestamp), e.query or "")
             for e, i in zip(events, index.tolist(), strict=True)
         ]
     )

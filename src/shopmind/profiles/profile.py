@@ -216,6 +216,8 @@ class Profile(BaseModel):
     price: PriceBand
     activity: Activity
     interests: list[Interest]
+    #: The shopper's recent searches, newest first, each once (what they typed).
+    searches: list[str] = Field(default_factory=list)
     #: The segment whose centroid the profile is nearest now (None: the bundle has none, or
     #: the shopper no events).
     segment: SegmentOf | None = None
@@ -238,19 +240,32 @@ class ShopperEvents:
     kind: tuple[str, ...]
     value: np.ndarray
     timestamp: np.ndarray
+    #: What each search event's shopper typed ("" for other events; empty: not read).
+    query: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return len(self.kind)
 
     @classmethod
-    def of(cls, rows: Sequence[tuple[int, str, float | None, int]]) -> ShopperEvents:
-        """From (item index, type, value, epoch ms) rows."""
+    def of(
+        cls,
+        rows: Sequence[
+            tuple[int, str, float | None, int] | tuple[int, str, float | None, int, str]
+        ],
+    ) -> ShopperEvents:
+        """From (item index, type, value, epoch ms[, query]) rows."""
         return cls(
             item=np.array([r[0] for r in rows], np.int64),
             kind=tuple(r[1] for r in rows),
             value=np.array([np.nan if r[2] is None else r[2] for r in rows], np.float64),
             timestamp=np.array([r[3] for r in rows], np.int64),
+            query=tuple(str(r[4]) if len(r) > 4 else "" for r in rows),  # type: ignore[misc]
         )
+
+    def searches(self, limit: int = 10) -> list[str]:
+        """The recent distinct queries, newest first."""
+        seen = dict.fromkeys(q.strip() for q in reversed(self.query) if q and q.strip())
+        return list(seen)[:limit]
 
 
 # --- building one ---------------------------------------------------------------------------
@@ -302,6 +317,7 @@ def build_profile(
         price=_price(events, items, strength, known, cfg),
         activity=_activity(events, items, known, as_of_ms, cfg),
         interests=_interests(events, strength, known, items, text, has_text, item_id, cfg),
+        searches=events.searches(),
     )
 
 

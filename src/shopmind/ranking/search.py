@@ -131,20 +131,23 @@ class SearchPipeline:
         assert slate.allowed is not None
         if slate.allowed.any() or not found.has_filters:
             return slate
-        # Nothing passes what the query asked for: drop it rather than answer nothing.
-        found.relaxed = [
-            part
-            for part, there in (
-                ("the price", found.min_price is not None or found.max_price is not None),
-                ("the brand", bool(found.brands)),
-                ("the category", found.category_filter),
-            )
-            if there
-        ]
-        found.min_price = found.max_price = None
-        found.brands, found.category_filter = [], False
-        slate = Slate(replace(request, filters=_merged(request.filters, found)), ctx.n_items)
-        stages.allowed(slate, ctx, compiled)
+        # Nothing passes what the query asked for: drop its parts one by one (the price
+        # first, the category last) rather than answer nothing.
+        for part in ("the price", "the brand", "the category"):
+            if part == "the price" and (found.min_price is not None or found.max_price is not None):
+                found.min_price = found.max_price = None
+            elif part == "the brand" and found.brands:
+                found.brands = []
+            elif part == "the category" and found.category_filter:
+                found.category_filter = False
+            else:
+                continue
+            found.relaxed.append(part)
+            slate = Slate(replace(request, filters=_merged(request.filters, found)), ctx.n_items)
+            stages.allowed(slate, ctx, compiled)
+            assert slate.allowed is not None
+            if slate.allowed.any():
+                break
         return slate
 
     def _retrieve(

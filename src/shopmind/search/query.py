@@ -42,10 +42,10 @@ _PRICE_PATTERNS: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...] = tuple(
         (rf"{_NUMBER}{_ZH_UNIT}\s*(?:到|至|-|~)\s*{_NUMBER}\s*(?:元|块钱|块)", ("min", "max")),
         (rf"\b{_BELOW}\s*{_CUR}\s*{_NUMBER}{_UNIT}", ("max",)),
         (rf"(?:不超过|低于|少于|不到|小于)\s*{_NUMBER}{_ZH_UNIT}", ("max",)),
-        (rf"{_NUMBER}{_ZH_UNIT}\s*(?:以内|以下|之内|内)", ("max",)),
+        (rf"{_NUMBER}{_ZH_UNIT}\s*(?:以内|以下|之内|内)的?", ("max",)),
         (rf"\b{_ABOVE}\s*{_CUR}\s*{_NUMBER}{_UNIT}", ("min",)),
         (rf"(?:超过|高于|不低于|大于)\s*{_NUMBER}{_ZH_UNIT}", ("min",)),
-        (rf"{_NUMBER}{_ZH_UNIT}\s*(?:以上|起)", ("min",)),
+        (rf"{_NUMBER}{_ZH_UNIT}\s*(?:以上|起)的?", ("min",)),
         (r"<\s*[$€£¥￥]?\s*(\d+(?:[.,]\d+)?)", ("max",)),
         (r">\s*[$€£¥￥]?\s*(\d+(?:[.,]\d+)?)", ("min",)),
     )

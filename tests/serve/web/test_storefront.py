@@ -284,3 +284,45 @@ def test_the_storefront_row_explore_new_categories_is_the_cross_category_answer(
     assert all(c["reason"].startswith("new for you") for c in shown)
     recommended = {c["item_id"] for c in _cards(page, "row-recommended")}
     assert recommended, "the main row is still there"
+
+
+def test_the_search_box_shows_the_results_how_the_query_was_read_and_why(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    user = _shopper_with_history(api)
+    _open_storefront(page, base_url, user)
+    leaf = api.get("/v1/items", params={"limit": 1}).json()["items"][0]["category"][-1]
+    query = f"{leaf.lower()} under 5000"
+    page.fill('[data-testid="search-input"]', query)
+    page.click('[data-testid="search-go"]')
+    page.wait_for_selector('[data-testid="row-search"][data-state="ready"]')
+    answer = api.get("/v1/search", params={"q": query, "user_id": user, "k": 12}).json()
+    shown = page.eval_on_selector_all(
+        '[data-testid="row-search-items"] [data-testid="search-result"]',
+        """cards => cards.map(c => ({
+            item_id: c.dataset.itemId,
+            reason: (c.querySelector('[data-testid="card-reason"]') || {}).textContent || "",
+        }))""",
+    )
+    assert [c["item_id"] for c in shown] == [i["item_id"] for i in answer["items"]]
+    read = page.text_content('[data-testid="search-interpretation"]')
+    assert read == f"Read as: {answer['interpretation']['summary']}"
+    assert "up to 5000" in read and f"in {leaf}" in read
+    # Each result says why, with the shares of words, meaning and the shopper's history.
+    assert all(re.search(r"\((words|meaning|you) \d+%", c["reason"]) for c in shown)
+    # The search is stored for the shopper (it feeds their profile).
+    page.wait_for_function(
+        """async ([user, query]) => {
+            const r = await fetch(`/v1/users/${encodeURIComponent(user)}/events?limit=5`);
+            const events = (await r.json()).events;
+            return events.some(e => e.type === "search" && e.query === query);
+        }""",
+        arg=[user, query],
+    )
+    # A result clicked is a view that remembers the search it came from.
+    first = shown[0]["item_id"]
+    page.click(f'[data-testid="row-search-items"] [data-item-id="{first}"]')
+    page.wait_for_url(re.compile(r"/product/"))
+    newest = api.get(f"/v1/users/{user}/events", params={"limit": 1}).json()["events"][0]
+    assert (newest["item_id"], newest["type"]) == (first, "view")
+    assert newest["context"] == {"placement": "search", "query": query}
