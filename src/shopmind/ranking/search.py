@@ -174,7 +174,7 @@ class SearchPipeline:
         query_vector: np.ndarray | None = None
         semantic = self.index.semantic
         if SEMANTIC in cfg.sides and semantic is not None:
-            query_vector = semantic.encode_query(_spelled(found))
+            query_vector = semantic.encode_query(spelled(found))
             ids_, _ = semantic.search(query_vector, cfg.per_source, allowed)
             proposals[SEMANTIC] = ids_
         union = np.unique(np.concatenate([np.zeros(0, np.int64), *proposals.values()]))
@@ -282,7 +282,7 @@ def profile_affinity(slate: Slate, ctx: RankingContext) -> np.ndarray:
     return out
 
 
-def _spelled(found: Interpretation) -> str:
+def spelled(found: Interpretation) -> str:
     """The query text with its misspelt words as read (what the encoder is given)."""
     text = found.text or found.query
     for wrong, right in found.corrected.items():

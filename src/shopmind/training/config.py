@@ -45,7 +45,7 @@ class SearchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     #: Validation purchases whose queries choose the settings, at most.
-    validation_queries: int = Field(default=1500, ge=10)
+    validation_queries: int = Field(default=600, ge=10)
     #: Build the semantic side (the language model over the catalogue).
     semantic: bool = True
     #: Candidates each side proposes.

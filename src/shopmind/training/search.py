@@ -34,7 +34,7 @@ from shopmind.evaluation.search import evaluate_search, search_rows
 from shopmind.models.base import Recommender
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.rules import RuleSet
-from shopmind.ranking.search import SearchPipeline, model_affinity, profile_affinity
+from shopmind.ranking.search import SearchPipeline, model_affinity, profile_affinity, spelled
 from shopmind.search.fusion import SearchSettings, personal_weight, relevance
 from shopmind.search.index import SearchIndex
 from shopmind.text.encoder import EncoderSettings, catalogue_encoder
@@ -105,8 +105,14 @@ def fit_search(
     rows = valid.take(np.sort(rng.permutation(len(valid))[: config.validation_queries]))
     found: list[_Candidates] = []
     counts: dict[str, int] = {}
-    for kind in ("category", "title"):
-        requests, kept = search_rows(rows, side, ctx.type_names, K, kind=kind, seed=seed)
+    asked = {
+        kind: search_rows(rows, side, ctx.type_names, K, kind=kind, seed=seed)
+        for kind in ("category", "title")
+    }
+    if index.semantic is not None:  # every query encoded in batches first
+        texts = [spelled(pipeline.interpret(r.query, ctx)[0]) for q, _ in asked.values() for r in q]
+        index.semantic.prime(texts)
+    for kind, (requests, kept) in asked.items():
         counts[kind] = len(requests)
         targets = kept.targets.tocsr()
         widest = base.model_copy(update={"personal": 1.0})
@@ -154,7 +160,7 @@ def fit_search(
             best, best_value = cfg, value["all"]
     index.settings = best
     # The chosen settings through the whole served pipeline, on the category queries.
-    requests, kept = search_rows(rows, side, ctx.type_names, K, kind="category", seed=seed)
+    requests, kept = asked["category"]
     served = evaluate_search(pipeline, ctx, ids, requests, kept, (K,)).metrics
     index.chosen = {
         "queries": counts,
