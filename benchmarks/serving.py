@@ -16,6 +16,10 @@ and concurrency:
 - ``recommendations``: ``GET /v1/users/{id}/recommendations?k=10``, random known shoppers,
   computed online (history read from the store, candidates from every model, blended);
 - ``similar``: ``GET /v1/items/{id}/similar?k=10``, random items;
+- ``search``: ``GET /v1/search?q=...&user_id=...&k=10``, the synthetic catalogue's planted
+  queries of every kind (:mod:`shopmind.synthetic.queries`) for random known shoppers: query
+  understanding, BM25 and the query's embedding and vector search, fused, re-ranked by the
+  shopper's history (hybrid + personalised, as served);
 - ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids; deleted
   from the store after the run, so a re-run over the same ``--workdir`` measures the same shop).
 
@@ -297,6 +301,19 @@ def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) 
     }
 
 
+def search_paths(workdir: Path, users: list[str]) -> list[str]:
+    """Search requests: the catalogue's planted queries, each for a random known shopper."""
+    from urllib.parse import quote
+
+    from shopmind.synthetic.queries import english_queries
+
+    with Store(f"sqlite:///{workdir / 'shop.sqlite'}") as store:
+        items = list(store.iter_items())
+    queries = english_queries(items, per_leaf=3, seed=0)
+    rng = random.Random(1)
+    return [f"/v1/search?q={quote(q.text)}&user_id={rng.choice(users)}&k=10" for q in queries]
+
+
 # --- where one recommendation's time goes ------------------------------------------------------
 
 
@@ -336,7 +353,19 @@ def profile(workdir: Path, users: list[str], items: list[str]) -> dict[str, floa
             start = time.perf_counter()
             engine.related("complementary", item, 10)
             note("complementary, end to end", time.perf_counter() - start)
+        for path in search_paths(workdir, users)[:300]:
+            query, user = _search_args(path)
+            start = time.perf_counter()
+            engine.search(query, user, 10)
+            note("search (hybrid + personalised), end to end", time.perf_counter() - start)
     return {name: round(float(np.median(v)), 2) for name, v in steps.items()}
+
+
+def _search_args(path: str) -> tuple[str, str]:
+    from urllib.parse import parse_qs, urlparse
+
+    args = parse_qs(urlparse(path).query)
+    return args["q"][0], args["user_id"][0]
 
 
 # --- the report -------------------------------------------------------------------------------
@@ -463,6 +492,7 @@ def main() -> None:
             "/v1/users",
         ),
         "profile": (lua_get([f"/v1/users/{u}/profile" for u in users]), "/v1/users"),
+        "search": (lua_get(search_paths(workdir, users)), "/v1/search"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
     server, base = start_server(workdir, args.workers)
