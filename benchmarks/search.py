@@ -76,6 +76,16 @@ def _load(load: dict[str, Any]) -> str:
     return f"{load['before']} → {load['after']}"
 
 
+def _table(first: str, columns: list[str], rows: dict[str, list[float]]) -> list[str]:
+    """A markdown table: one row per name, numbers to three decimals."""
+    out = [f"| {first} | " + " | ".join(columns) + " |", "| --- |" + " ---: |" * len(columns)]
+    out += [
+        f"| {name} | " + " | ".join(f"{v:.3f}" for v in values) + " |"
+        for name, values in rows.items()
+    ]
+    return out
+
+
 def _write(name: str, record: dict[str, Any], lines: list[str]) -> None:
     RESULTS.mkdir(exist_ok=True)
     write_json(RESULTS / f"search_{name}.json", record)
@@ -258,16 +268,13 @@ def relevance(n_items: int) -> None:
                 f"## {shop} catalogue ({len(items):,} items, {rows['lexical']['queries']} queries),"
                 f" encoder {model} (index built in {built} s)",
                 "",
-                "| arm | " + " | ".join(kinds) + " | all |",
-                "| --- |" + " ---: |" * (len(kinds) + 1),
+                *_table(
+                    "arm",
+                    [*kinds, "all"],
+                    {a: [r[k] for k in [*kinds, "all"]] for a, r in rows.items()},
+                ),
+                "",
             ]
-            for arm, row in rows.items():
-                lines.append(
-                    f"| {arm} | "
-                    + " | ".join(f"{row[k]:.3f}" for k in kinds)
-                    + f" | {row['all']:.3f} |"
-                )
-            lines.append("")
             print(shop, model, rows["blend 0.5"], flush=True)
     record["load_after"] = load_average()
     lines += [
@@ -365,15 +372,15 @@ def lexical(n_items: int) -> None:
         f"({', '.join(f'{k} {v}' for k, v in FIELD_WEIGHTS.items())}), lexical only, NDCG@10 of",
         "the top 10 by BM25. Query time: the retrieval call alone, median, one thread.",
         "",
-        "| library | " + " | ".join(kinds) + " | median query ms | build s |",
-        "| --- |" + " ---: |" * (len(kinds) + 2),
+        *_table(
+            "library",
+            [*kinds, "median query ms", "build s"],
+            {
+                name: [*(r["ndcg@10"][k] for k in kinds), r["median_query_ms"], r["build_seconds"]]
+                for name, r in out.items()
+            },
+        ),
     ]
-    for name, r in out.items():
-        lines.append(
-            f"| {name} | "
-            + " | ".join(f"{r['ndcg@10'][k]:.3f}" for k in kinds)
-            + f" | {r['median_query_ms']:.3f} | {r['build_seconds']:.2f} |"
-        )
     lines += [
         "",
         f"Machine: {record['machine']}; load {_load(record['load'])}.",

@@ -554,3 +554,17 @@ def test_profile_prints_what_the_api_answers(url: str, tmp_path: Path) -> None:
         "no item 'nope'"
         in run("complements", "nope", "--home", home, "--store", url, code=1).stderr
     )
+    # Search: the API's interpretation and results, for the same shopper.
+    asked = {"q": "camera under 500", "user_id": "u00003", "k": 5}
+    with TestClient(create_app(ServeSettings(store=url, home=home))) as api:
+        found = api.get("/v1/search", params=asked).json()
+    printed_found = json.loads(
+        run(
+            "search", "camera under 500", "--user", "u00003", "--store", url, "--home", home,
+            "--k", "5",
+        ).stdout
+    )  # fmt: skip
+    assert printed_found["interpretation"] == found["interpretation"]
+    assert printed_found["interpretation"]["max_price"] == 500
+    assert [i["item_id"] for i in printed_found["items"]] == [i["item_id"] for i in found["items"]]
+    assert found["items"] and all(i["reason"] for i in printed_found["items"])

@@ -44,6 +44,7 @@ ROUTES = [
         "read",
     ),
     ("GET", "/v1/items", "/v1/items", None, "read"),
+    ("GET", "/v1/search", "/v1/search?q=tent", None, "read"),
     ("GET", "/v1/items/{item_id}", "/v1/items/i00001", None, "read"),
     ("GET", "/v1/stats", "/v1/stats", None, "read"),
     ("GET", "/v1/bundles", "/v1/bundles", None, "read"),

@@ -47,11 +47,8 @@ class Pipeline:
 
     def compiled(self, ctx: RankingContext, ids: IdMap) -> CompiledRules:
         """The rules evaluated over this catalogue (once per catalogue and rule set)."""
-        found = self._compiled
-        if found is None or found.items is not ctx.items or found.rules is not self.rules:
-            found = CompiledRules(self.rules, ctx.items, ids)
-            self._compiled = found
-        return found
+        self._compiled = CompiledRules.current(self._compiled, self.rules, ctx.items, ids)
+        return self._compiled
 
     # --- one request ----------------------------------------------------------------------
 

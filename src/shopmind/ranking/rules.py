@@ -232,6 +232,15 @@ class CompiledRules:
             [(x.source, x.target) for x in t.allow], [(x.source, x.target) for x in t.block]
         )
 
+    @classmethod
+    def current(
+        cls, found: CompiledRules | None, rules: RuleSet, items: ItemArrays, ids: IdMap
+    ) -> CompiledRules:
+        """``found`` while it is of these rules over this catalogue, else them compiled anew."""
+        if found is not None and found.items is items and found.rules is rules:
+            return found
+        return cls(rules, items, ids)
+
     def mask(self, rule: Rule) -> np.ndarray:
         return self.masks[rule.name]
 

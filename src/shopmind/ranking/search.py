@@ -63,11 +63,8 @@ class SearchPipeline:
     _compiled: CompiledRules | None = None
 
     def compiled(self, ctx: RankingContext, ids: IdMap) -> CompiledRules:
-        found = self._compiled
-        if found is None or found.items is not ctx.items or found.rules is not self.rules:
-            found = CompiledRules(self.rules, ctx.items, ids)
-            self._compiled = found
-        return found
+        self._compiled = CompiledRules.current(self._compiled, self.rules, ctx.items, ids)
+        return self._compiled
 
     def interpret(self, query: str, ctx: RankingContext) -> tuple[Interpretation, list[str]]:
         """The query's interpretation and the terms the lexical side matches."""
