@@ -54,6 +54,8 @@ log = logging.getLogger(__name__)
 
 #: Held-out validation shoppers below which no learned ranker is trusted over the blend.
 MIN_HELD_OUT = 200
+#: The budget's share for choosing the search settings on validation queries.
+SEARCH_SHARE = 0.1
 
 
 @dataclass
@@ -351,7 +353,16 @@ def _search(
     if config.search is None:
         return None
     _say(steps, "search: indexing the catalogue and choosing its settings on validation")
-    return fit_search(data, valid, ctx, items.ids, weights, config.search, seed=config.seed)
+    return fit_search(
+        data,
+        valid,
+        ctx,
+        items.ids,
+        weights,
+        config.search,
+        seed=config.seed,
+        seconds=config.budget_seconds * SEARCH_SHARE,
+    )
 
 
 def _similar(

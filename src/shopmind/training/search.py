@@ -54,6 +54,8 @@ FUSIONS: tuple[dict[str, Any], ...] = (
 PERSONAL_WEIGHTS = (0.0, 0.1, 0.25, 0.5, 1.0, 2.0)
 PROFILE_SHARES = (0.0, 0.3)
 K = 10
+#: Validation queries asked whatever the time (fewer cannot tell settings apart).
+MIN_QUERIES = 100
 
 
 @dataclass
@@ -89,8 +91,10 @@ def fit_search(
     config: SearchConfig,
     *,
     seed: int = 0,
+    seconds: float = 120.0,
 ) -> SearchIndex:
-    """The search index over the training catalogue with settings chosen on ``valid``."""
+    """The search index over the training catalogue with settings chosen on ``valid``, within
+    about ``seconds`` for the validation queries (at least :data:`MIN_QUERIES` of them)."""
     start = time.perf_counter()
     side = train.item_side
     index = SearchIndex.build(side, encoder_of(ctx.models, side.title), semantic=config.semantic)
@@ -112,27 +116,33 @@ def fit_search(
     if index.semantic is not None:  # every query encoded in batches first
         texts = [spelled(pipeline.interpret(r.query, ctx)[0]) for q, _ in asked.values() for r in q]
         index.semantic.prime(texts)
-    for kind, (requests, kept) in asked.items():
-        counts[kind] = len(requests)
-        targets = kept.targets.tocsr()
-        widest = base.model_copy(update={"personal": 1.0})
-        for r, request in enumerate(requests):
-            slate, _ = pipeline.candidates(request, ctx, ids, widest)
-            target = int(targets.indices[targets.indptr[r]])
-            hit = np.flatnonzero(slate.items == target)
-            personal = bool(len(slate.items)) and bool((request.history.items >= 0).any())
-            found.append(
-                _Candidates(
-                    kind,
-                    slate.items,
-                    int(hit[0]) if len(hit) else -1,
-                    _side(slate, "lexical"),
-                    _side(slate, "semantic"),
-                    model_affinity(slate, ctx, weights) if personal else np.zeros(0),
-                    profile_affinity(slate, ctx) if personal else np.zeros(0),
-                    personal,
-                )
+    widest = base.model_copy(update={"personal": 1.0})
+    # The two kinds in turn, until the queries or the time run out.
+    deadline = time.perf_counter() + seconds
+    order = [(kind, r) for r in range(len(rows)) for kind in asked if r < len(asked[kind][0])]
+    for kind, r in order:
+        if time.perf_counter() > deadline and len(found) >= MIN_QUERIES:
+            break
+        requests, kept = asked[kind]
+        request = requests[r]
+        counts[kind] = counts.get(kind, 0) + 1
+        slate, _ = pipeline.candidates(request, ctx, ids, widest)
+        targets = kept.targets
+        target = int(targets.indices[targets.indptr[r]])
+        hit = np.flatnonzero(slate.items == target)
+        personal = bool(len(slate.items)) and bool((request.history.items >= 0).any())
+        found.append(
+            _Candidates(
+                kind,
+                slate.items,
+                int(hit[0]) if len(hit) else -1,
+                _side(slate, "lexical"),
+                _side(slate, "semantic"),
+                model_affinity(slate, ctx, weights) if personal else np.zeros(0),
+                profile_affinity(slate, ctx) if personal else np.zeros(0),
+                personal,
             )
+        )
     if not found:
         index.chosen = {"validated": False, "reason": "no validation purchase has a query"}
         return index
@@ -159,9 +169,12 @@ def fit_search(
         if value["all"] > best_value + 1e-9:
             best, best_value = cfg, value["all"]
     index.settings = best
-    # The chosen settings through the whole served pipeline, on the category queries.
+    # The chosen settings through the whole served pipeline, on the category queries asked.
     requests, kept = asked["category"]
-    served = evaluate_search(pipeline, ctx, ids, requests, kept, (K,)).metrics
+    n = counts.get("category", 0)
+    served = evaluate_search(
+        pipeline, ctx, ids, requests[:n], kept.take(np.arange(n)), (K,)
+    ).metrics
     index.chosen = {
         "queries": counts,
         "fusion_ndcg@10": fusion_scores,
