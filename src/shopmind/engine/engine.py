@@ -562,16 +562,27 @@ class Engine:
     def upsert_items(self, items: Sequence[Item]) -> list[str]:
         """Take new or changed items into the live catalogue; returns the ids that are new."""
         lock = _WriteLock(self._lock)
-        return self.catalogue.upsert(items, lock)
+        new = self.catalogue.upsert(items, lock)
+        self._index_new_items()
+        return new
 
     def delete_items(self, item_ids: Iterable[str]) -> None:
         self.catalogue.delete(item_ids)
 
     def follow_catalogue(self) -> bool:
-        return self.catalogue.follow(self.store, _WriteLock(self._lock))
+        changed = self.catalogue.follow(self.store, _WriteLock(self._lock))
+        if changed:
+            self._index_new_items()
+        return changed
 
     def sync_items(self) -> None:
         self.catalogue.sync(self.store, _WriteLock(self._lock))
+        self._index_new_items()
+
+    def _index_new_items(self) -> None:
+        """Items posted since are searchable at once (both search indexes grow)."""
+        if self.searching is not None:
+            self.searching.index.catch_up(self.catalogue.arrays.side, _WriteLock(self._lock))
 
 
 def _named(explanation: Explanation | None) -> list[str]:

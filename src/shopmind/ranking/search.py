@@ -68,9 +68,7 @@ class SearchPipeline:
 
     def interpret(self, query: str, ctx: RankingContext) -> tuple[Interpretation, list[str]]:
         """The query's interpretation and the terms the lexical side matches."""
-        side = ctx.items.side
-        self.index.catch_up(side)
-        found = parse_query(query, self.index.vocabulary(side))
+        found = parse_query(query, self.index.vocabulary(ctx.items.side))
         terms, fixed = self.index.lexical.correct(tokens(found.text))
         found.corrected = fixed
         return found, terms

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 from shopmind.data.dataset import ItemSide
@@ -74,11 +75,23 @@ class SearchIndex:
             self._vocabulary = (key, built)
         return built
 
-    def catch_up(self, side: ItemSide) -> None:
-        """Index items posted since (both sides)."""
-        self.lexical.catch_up(side)
-        if self.semantic is not None:
-            self.semantic.catch_up(side)
+    def catch_up(
+        self, side: ItemSide, write_lock: AbstractContextManager[object] | None = None
+    ) -> None:
+        """Index the items of ``side`` posted since (both sides): the new texts are encoded
+        first, then both indexes grow under ``write_lock`` (no search reads them meanwhile)."""
+        if len(side.title) <= self.lexical.n_items and (
+            self.semantic is None or len(side.title) <= self.semantic.n_items
+        ):
+            return
+        semantic = self.semantic
+        start = semantic.n_items if semantic is not None else 0
+        vectors = semantic.encode_new(side) if semantic is not None else None
+        with write_lock or nullcontext():
+            self.lexical.catch_up(side)
+            if semantic is not None and vectors is not None:
+                # Another catch-up may have indexed some of them meanwhile.
+                semantic.add(vectors[semantic.n_items - start :])
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)

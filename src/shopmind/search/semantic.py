@@ -5,7 +5,7 @@ description; :func:`~shopmind.text.item_text.item_texts`), through the embedding
 bundle whose content model already encoded the catalogue encodes nothing again. The query goes
 through the encoder's query side (E5's "query: "; MiniLM is symmetric). Vectors sit in the
 project's vector index (exact below 20k items, HNSW above), filters applied inside the search.
-Items posted after training are encoded and indexed the first time a search sees them.
+Items posted after training are encoded and indexed when the engine takes them in.
 """
 
 from __future__ import annotations
@@ -101,17 +101,21 @@ class SemanticIndex:
         vector.flags.writeable = False
         return vector
 
-    def catch_up(self, side: ItemSide) -> None:
-        """Encode and index the items of ``side`` past those indexed (posted after training)."""
-        n = len(side.title)
-        if n <= self.n_items:
+    def encode_new(self, side: ItemSide) -> np.ndarray:
+        """The text vectors of the items of ``side`` past those indexed (posted after training;
+        no lock needed: nothing is changed)."""
+        start = self.n_items
+        texts = item_texts(side, TextTemplate())[start:]
+        if not texts:
+            return np.zeros((0, self.index.dim), np.float32)
+        return embed_texts(texts, encoder=self.encoder, cache=False)
+
+    def add(self, vectors: np.ndarray) -> None:
+        """Index these items' vectors after the indexed ones (under the engine's write lock:
+        a search must not read the index while it grows)."""
+        if not len(vectors):
             return
         with self._lock:
-            start = self.n_items
-            if n <= start:
-                return
-            texts = item_texts(side, TextTemplate())[start:n]
-            vectors = embed_texts(texts, encoder=self.encoder, cache=False)
             text = np.abs(vectors).sum(axis=1) > 0
             self.index.add(unit_placeholders(vectors, text))
             self.has_text = np.concatenate([self.has_text, text])
