@@ -71,7 +71,7 @@ def _searched(items: Sequence[Item], queries: list[Query], encoder: EncoderSetti
 
 @pytest.fixture(scope="module")
 def english() -> Searched:
-    items = generate(SyntheticConfig(seed=3, n_items=600, n_users=20, n_events=200)).items
+    items = generate(SyntheticConfig(seed=3, n_items=400, n_users=20, n_events=200)).items
     return _searched(items, english_queries(items, seed=1), EncoderSettings())
 
 
