@@ -579,6 +579,15 @@ class Engine:
         self.catalogue.sync(self.store, _WriteLock(self._lock))
         self._index_new_items()
 
+    def warm_up(self) -> None:
+        """Load what the first search would otherwise wait for: the query encoder."""
+        index = self.searching.index if self.searching is not None else None
+        if index is not None and index.semantic is not None:
+            try:
+                index.semantic.encode_query("warm up")
+            except Exception:  # a failed warm-up fails the first search instead, saying why
+                log.exception("the search encoder did not load")
+
     def _index_new_items(self) -> None:
         """Items posted since are searchable at once (both search indexes grow)."""
         if self.searching is not None:

@@ -36,6 +36,7 @@ class SemanticIndex:
         self.index = index
         self.has_text = has_text
         self._lock = threading.Lock()
+        self._loading = threading.Lock()
         self._encoder: TextEncoder | None = None
         #: Query vectors of recent queries (shoppers repeat queries; training asks each
         #: validation query once per setting).
@@ -63,8 +64,11 @@ class SemanticIndex:
 
     @property
     def encoder(self) -> TextEncoder:
+        """The query encoder, loaded once (a search waits for a warm-up already loading it)."""
         if self._encoder is None:
-            self._encoder = load_encoder(self.settings)
+            with self._loading:
+                if self._encoder is None:
+                    self._encoder = load_encoder(self.settings)
         return self._encoder
 
     def encode_query(self, text: str) -> np.ndarray:

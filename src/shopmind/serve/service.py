@@ -120,7 +120,10 @@ class Service:
         return self._engine
 
     def _load(self, bundle: Bundle) -> Engine:
-        return Engine.load(bundle, self.store, rules=self._ruleset)
+        engine = Engine.load(bundle, self.store, rules=self._ruleset)
+        # The search encoder loads in the background (seconds), not on a shopper's first search.
+        threading.Thread(target=engine.warm_up, name="shopmind-warm-up", daemon=True).start()
+        return engine
 
     # --- the rules ---------------------------------------------------------------------------
 
