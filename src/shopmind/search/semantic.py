@@ -64,11 +64,13 @@ class SemanticIndex:
 
     @property
     def encoder(self) -> TextEncoder:
-        """The query encoder, loaded once (a search waits for a warm-up already loading it)."""
+        """The query encoder, loaded once (a search waits for a warm-up already loading it),
+        one thread per encoding (searches run in parallel; the vectors are the same)."""
         if self._encoder is None:
             with self._loading:
                 if self._encoder is None:
-                    self._encoder = load_encoder(self.settings)
+                    one = self.settings.model_copy(update={"threads": 1})
+                    self._encoder = load_encoder(one)
         return self._encoder
 
     def encode_query(self, text: str) -> np.ndarray:

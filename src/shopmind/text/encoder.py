@@ -64,6 +64,10 @@ class EncoderSettings(BaseModel):
     batch_size: int = Field(default=64, ge=1)
     #: Tokens read per text; item texts past it are cut (MiniLM was trained on 128).
     max_seq_length: int = Field(default=128, ge=8, le=512)
+    #: Threads one encoding may use on the ONNX paths (None: ONNX Runtime's default, every
+    #: core). A server answering queries in parallel wants 1: a short query gains little from
+    #: more, and workers × threads over the cores queue behind each other. Vectors are the same.
+    threads: int | None = Field(default=None, ge=1, le=256)
 
     @classmethod
     def from_env(cls) -> EncoderSettings:
@@ -149,6 +153,13 @@ class SentenceTransformerEncoder:
         self.settings = settings or EncoderSettings()
         source = resolve_model(self.settings.model)
         folder, kwargs = prepare_backend(source, self.settings.backend)
+        if self.settings.threads is not None and "model_kwargs" in kwargs:
+            import onnxruntime
+
+            options = onnxruntime.SessionOptions()
+            options.intra_op_num_threads = self.settings.threads
+            options.inter_op_num_threads = 1
+            kwargs["model_kwargs"] = {**kwargs["model_kwargs"], "session_options": options}
         self.model = _quiet_load(SentenceTransformer, str(folder), kwargs)
         self.model.max_seq_length = self.settings.max_seq_length
         name = DEFAULT_MODEL if self.settings.model in _DEFAULT_ALIASES else source.name
