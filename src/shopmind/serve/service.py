@@ -20,8 +20,8 @@ when it follows them, so an erasure made anywhere (``shopmind delete-user`` too)
 
 from __future__ import annotations
 
-import logging
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable
