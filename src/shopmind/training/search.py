@@ -169,9 +169,11 @@ def fit_search(
         if value["all"] > best_value + 1e-9:
             best, best_value = cfg, value["all"]
     index.settings = best
-    # The chosen settings through the whole served pipeline, on the category queries asked.
-    requests, kept = asked["category"]
-    n = counts.get("category", 0)
+    # The chosen settings through the whole served pipeline, on the category queries asked
+    # (the title queries for a catalogue without category paths).
+    kind = "category" if counts.get("category") else "title"
+    requests, kept = asked[kind]
+    n = counts.get(kind, 0)
     served = evaluate_search(
         pipeline, ctx, ids, requests[:n], kept.take(np.arange(n)), (K,)
     ).metrics
@@ -179,7 +181,7 @@ def fit_search(
         "queries": counts,
         "fusion_ndcg@10": fusion_scores,
         "personal_ndcg@10": personal_scores,
-        "served": {k: round(v, 4) for k, v in served.items()},
+        "served": {k: round(v, 4) for k, v in served.items()} | {"queries": kind},
         "seconds": round(time.perf_counter() - start, 1),
     }
     log.info("search: %s (validation ndcg@10 %.4f)", best.model_dump(), best_value)
