@@ -42,7 +42,7 @@ class SearchIndex:
         )
         #: What training measured on validation queries to choose the settings.
         self.chosen = dict(chosen or {})
-        self._vocabulary: tuple[int, Vocabulary] | None = None
+        self._vocabulary: tuple[ItemSide, Vocabulary] | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -66,13 +66,12 @@ class SearchIndex:
 
     def vocabulary(self, side: ItemSide) -> Vocabulary:
         """The catalogue's brand and category names (rebuilt when the catalogue changed)."""
-        key = id(side)
         cached = self._vocabulary
-        if cached is not None and cached[0] == key:
+        if cached is not None and cached[0] is side:
             return cached[1]
         with self._lock:
             built = Vocabulary.build(set(side.brand), {tuple(p) for p in side.category})
-            self._vocabulary = (key, built)
+            self._vocabulary = (side, built)
         return built
 
     def catch_up(
