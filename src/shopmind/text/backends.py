@@ -17,6 +17,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ _SKIP_DIRS = frozenset({"onnx", "openvino", ".git", ".cache"})
 #: Temporary folders older than this are left-overs of a crashed export and are removed.
 _STALE_SECONDS = 3600.0
 _INSTALL_HINT = "pip install 'sentence-transformers[onnx]'"
+#: One export at a time in a process (another process is kept apart by the atomic rename).
+_EXPORTING = threading.Lock()
 
 
 class BackendUnavailable(ImportError):
@@ -61,8 +64,11 @@ def prepare_backend(source: Path, backend: str) -> tuple[Path, dict[str, Any]]:
             f"unknown encoder backend {backend!r}: choose one of {', '.join(BACKENDS)}"
         )
     _require_onnx()
-    folder = export_onnx(source)
-    file_name = ONNX_FILE if backend == "onnx" else quantize_int8(folder)
+    # torch's ONNX exporter holds process-wide state: two threads exporting at once (a
+    # service warming its search encoder while a request encodes a new item) break both.
+    with _EXPORTING:
+        folder = export_onnx(source)
+        file_name = ONNX_FILE if backend == "onnx" else quantize_int8(folder)
     return folder, onnx_load_kwargs(file_name)
 
 
