@@ -457,10 +457,7 @@ class Engine:
         named and has a history (``answer.slate.interpretation``: how the query was read)."""
         if self.searching is None:
             return Answer([], "this bundle holds no search index; retrain with `shopmind train`")
-        if user_id:
-            histories, kinds, _ = read_history(self.store, user_id, self.items, self.history_limit)
-        else:
-            histories, kinds = Histories.empty(1), ()
+        histories, kinds = self.history(user_id) if user_id else (Histories.empty(1), [])
         request = Request(
             history=histories,
             kinds=tuple(kinds),

@@ -35,6 +35,7 @@ from shopmind.models.base import Recommender
 from shopmind.ranking.context import RankingContext
 from shopmind.ranking.rules import RuleSet
 from shopmind.ranking.search import SearchPipeline, model_affinity, profile_affinity, spelled
+from shopmind.ranking.slate import Slate
 from shopmind.search.fusion import SearchSettings, personal_weight, relevance
 from shopmind.search.index import SearchIndex
 from shopmind.text.encoder import EncoderSettings, catalogue_encoder
@@ -188,7 +189,7 @@ def fit_search(
     return index
 
 
-def _side(slate: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _side(slate: Slate, name: str) -> tuple[np.ndarray, np.ndarray]:
     column = slate.sources.get(name)
     n = len(slate.items)
     if column is None:
