@@ -24,7 +24,7 @@ import logging
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -238,11 +238,12 @@ class BundleStore:
             raise
         return Bundle.load(self.root / version)
 
-    def prune(self) -> list[str]:
-        """Delete all but the newest ``keep`` bundles (never the active one); returns them."""
+    def prune(self, also_kept: Iterable[str] = ()) -> list[str]:
+        """Delete all but the newest ``keep`` bundles (never the active one, nor those of
+        ``also_kept``: an experiment's arms); returns them."""
         versions = self.versions()
-        active = self.active_version()
-        doomed = [v for v in versions[: max(len(versions) - self.keep, 0)] if v != active]
+        kept = {self.active_version(), *also_kept}
+        doomed = [v for v in versions[: max(len(versions) - self.keep, 0)] if v not in kept]
         for version in doomed:
             shutil.rmtree(self.root / version, ignore_errors=True)
         return doomed

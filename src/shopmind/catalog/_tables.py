@@ -63,6 +63,8 @@ events = Table(
     # A shopper's latest events, read on every recommendation, come straight off this index
     # (timestamp, then seq, newest first) instead of a sort of all their events.
     Index("ix_events_user_time", "user_id", "timestamp", "seq"),
+    # The online metrics read the impressions and outcomes of a time range.
+    Index("ix_events_type_time", "type", "timestamp"),
 )
 
 #: Event columns in the order the writers bind them (seq is assigned by the database).

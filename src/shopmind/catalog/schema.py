@@ -38,10 +38,20 @@ _EVENT_TYPES: list[str] = [
     "wishlist",
     "search",
     "dismiss",
+    "impression",
 ]
 
-#: Types whose events carry no item (a search is a query, not a product).
-ITEMLESS_EVENT_TYPES = frozenset({"search"})
+#: A served list as the shopper saw it: the items (in order) of one answer, its request id
+#: and placement in ``context`` (see :func:`check_impression`). Not behaviour: training and
+#: profiles never read it; the online metrics do.
+IMPRESSION = "impression"
+#: Types whose events carry no item (a search is a query, not a product; an impression is a
+#: list of products, in its context).
+ITEMLESS_EVENT_TYPES = frozenset({"search", IMPRESSION})
+#: Types that are not shopper behaviour (left out of training snapshots and profiles).
+NOT_BEHAVIOUR = frozenset({IMPRESSION})
+#: Items one impression lists at most (an answer has at most 1,000).
+MAX_IMPRESSION_ITEMS = 1_000
 
 
 def event_types() -> tuple[str, ...]:
@@ -339,9 +349,43 @@ class Event(_Record):
 
     @model_validator(mode="after")
     def _item_or_query(self) -> Event:
-        if self.type in ITEMLESS_EVENT_TYPES:
+        if self.type == IMPRESSION:
+            check_impression(self.context)
+        elif self.type in ITEMLESS_EVENT_TYPES:
             if not self.query:
                 raise ValueError(f"a {self.type} event needs a query")
         elif self.item_id is None:
             raise ValueError(f"a {self.type} event needs an item_id")
         return self
+
+
+def check_impression(context: dict[str, Any]) -> None:
+    """An impression's context names what was shown: ``request_id`` (the answer's),
+    ``placement`` and ``items`` (ids in the order shown, position 1 first); ValueError
+    naming the key and the fix otherwise. ``bundle``, ``experiment`` and ``arm``, when the
+    answer gave them, are copied from it too."""
+    request = context.get("request_id")
+    if not isinstance(request, str) or not request.strip() or len(request) > MAX_ID_LENGTH:
+        raise ValueError(
+            "an impression needs context.request_id: the request_id of the answer shown"
+        )
+    placement = context.get("placement")
+    if not isinstance(placement, str) or not placement.strip():
+        raise ValueError(
+            "an impression needs context.placement: the placement of the answer shown "
+            "(for_you, similar, complementary, cross_category or search)"
+        )
+    items = context.get("items")
+    if (
+        not isinstance(items, list)
+        or not items
+        or len(items) > MAX_IMPRESSION_ITEMS
+        or not all(isinstance(i, str) and i.strip() and len(i) <= MAX_ID_LENGTH for i in items)
+    ):
+        raise ValueError(
+            "an impression needs context.items: the ids of the items shown, in order "
+            f"(1 to {MAX_IMPRESSION_ITEMS:,} item ids)"
+        )
+    for key in ("bundle", "experiment", "arm"):
+        if context.get(key) is not None and not isinstance(context[key], str):
+            raise ValueError(f"an impression's context.{key} must be text, as the answer gave it")

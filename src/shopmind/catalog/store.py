@@ -43,7 +43,7 @@ from shopmind.catalog.rows import (
     to_item,
     to_user,
 )
-from shopmind.catalog.schema import Event, Item, User, from_millis
+from shopmind.catalog.schema import NOT_BEHAVIOUR, Event, Item, User, from_millis
 from shopmind.config import default_store_url
 
 __all__ = ["SCAN_COLUMNS", "Store", "StoreError", "StoreWriter"]
@@ -224,13 +224,18 @@ class Store:
             row = conn.execute(select(*USER_COLUMNS).where(t.users.c.id == user_id)).first()
         return None if row is None else to_user(row)
 
-    def user_events(self, user_id: str, limit: int | None = None) -> list[Event]:
+    def user_events(
+        self, user_id: str, limit: int | None = None, *, behaviour: bool = False
+    ) -> list[Event]:
         """A user's events, oldest first (by timestamp, then arrival).
 
-        With ``limit``, only the most recent ``limit`` events, still oldest first.
+        With ``limit``, only the most recent ``limit`` events, still oldest first. With
+        ``behaviour``, only what the shopper did (no impressions: what they were shown).
         """
         ev = t.events
         stmt = select(*EVENT_COLUMNS).where(ev.c.user_id == user_id)
+        if behaviour:
+            stmt = stmt.where(ev.c.type.not_in(sorted(NOT_BEHAVIOUR)))
         if limit is None:
             stmt = stmt.order_by(ev.c.timestamp, ev.c.seq)
         else:
@@ -288,6 +293,33 @@ class Store:
                 stmt = select(t.events.c.user_id).distinct().where(t.events.c.user_id.in_(chunk))
                 found.update(conn.execute(stmt).scalars())
         return found
+
+    def events_after(self, seq: int) -> int:
+        """Behaviour events (impressions left out) that arrived after arrival number ``seq``."""
+        ev = t.events
+        stmt = select(func.count()).where(ev.c.seq > seq, ev.c.type.not_in(sorted(NOT_BEHAVIOUR)))
+        with self._connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def online_events(
+        self, types: Iterable[str], since_ms: int, until_ms: int, batch_size: int = 20_000
+    ) -> Iterator[tuple[str, str | None, str, float | None, int, dict[str, Any] | None]]:
+        """Events of these types from ``since_ms`` to ``until_ms`` (epoch ms, both included)
+        by time, as (user id, item id, type, value, epoch ms, context): what the online
+        metrics read (impressions and the clicks, carts and purchases after them)."""
+        ev = t.events
+        stmt = (
+            select(ev.c.user_id, ev.c.item_id, ev.c.type, ev.c.value, ev.c.timestamp, ev.c.context)
+            .where(ev.c.type.in_(sorted(set(types))))
+            .where(ev.c.timestamp.between(since_ms, until_ms))
+            .order_by(ev.c.timestamp, ev.c.seq)
+        )
+        for rows in self._stream(stmt, batch_size):
+            for row in rows:
+                user, item, kind, value, ts, context = tuple(row)
+                if type(user) is str and type(ts) is int:  # a hand-written bad row is skipped
+                    ctx = context if isinstance(context, dict) else None
+                    yield user, item, kind, value, ts, ctx
 
     def export_user(self, user_id: str) -> dict[str, Any]:
         """Everything stored about a user, as JSON-ready data (for access requests): the
@@ -354,6 +386,7 @@ class Store:
         Each batch is its own short read, so a long scan keeps no snapshot open (SQLite can
         checkpoint, and wipe erased rows, meanwhile). With ``upto_seq`` no event past that
         arrival number is read: a training snapshot's mark (:mod:`shopmind.catalog.erasures`).
+        Impressions (what shoppers were shown, not what they did) are not read.
         """
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
@@ -368,6 +401,7 @@ class Store:
             ev.c.timestamp,
             split_column(self.backend),
         )
+        stmt = stmt.where(ev.c.type.not_in(sorted(NOT_BEHAVIOUR)))
         if upto_seq is not None:
             stmt = stmt.where(ev.c.seq <= upto_seq)
         after: int | None = None

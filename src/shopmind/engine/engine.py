@@ -8,6 +8,7 @@ Request, and the pipeline turns it into a Slate: the engine holds no ranking log
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -272,6 +273,17 @@ class Engine:
             pipeline.rules = rules
         if self.searching is not None:
             self.searching.rules = rules
+
+    def with_rules(self, rules: RuleSet) -> Engine:
+        """This engine serving other rules (an experiment's arm): the same models, catalogue
+        and locks, its own pipelines."""
+        twin = copy.copy(self)
+        twin.recommendations = copy.copy(self.recommendations)
+        twin.cross = copy.copy(self.cross)
+        twin.anchored = {kind: copy.copy(p) for kind, p in self.anchored.items()}
+        twin.searching = copy.copy(self.searching) if self.searching is not None else None
+        twin.set_rules(rules)
+        return twin
 
     def context(self) -> RankingContext:
         """What the stages read now (rebuilt only when the catalogue changed)."""

@@ -37,7 +37,7 @@ def read_history(
 def read_events(store: Store, user_id: str, ids: IdMap, limit: int) -> ShopperEvents:
     """The shopper's newest ``limit`` events of every type (searches too), oldest first, for
     a profile; an item the catalogue does not know is index -1."""
-    events = store.user_events(user_id, limit)
+    events = store.user_events(user_id, limit, behaviour=True)
     index = ids.indices(e.item_id for e in events)
     return ShopperEvents.of(
         [

@@ -375,6 +375,12 @@ class RuleStore:
             raise KeyError(f"no rules version {version!r}")
         return parse_rules(json.loads((self.root / f"{version}.json").read_text()))
 
+    def activate(self, version: str) -> RuleSet:
+        """Make a stored version the active one again (KeyError: no such version)."""
+        rules = self.get(version)
+        atomic_write(self.root / "active", version + "\n")
+        return rules
+
     def put(self, document: Any) -> tuple[str, RuleSet]:
         """Validate, write a new version and make it active; returns it."""
         rules = parse_rules(document)

@@ -84,6 +84,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         catalogue,
         events,
         explain,
+        online,
         profiles,
         recommend,
         relations,
@@ -103,6 +104,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         relations,
         rules,
         bundles,
+        online,
     )
     for module in modules:
         document_scopes(module.router)

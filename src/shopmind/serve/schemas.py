@@ -216,9 +216,21 @@ class AnsweredItem(BaseModel):
     explanation: ExplanationOut | None = None
 
 
-class Recommendations(BaseModel):
-    user_id: str
+class ServedList(BaseModel):
+    """What an answer says about itself, for the impression the storefront records of it."""
+
+    #: This answer's id: an impression of it, and clicks on it, carry it in their context.
+    request_id: str
+    #: for_you, cross_category, similar, complementary or search.
+    placement: str
     bundle: str
+    #: The running experiment and the shopper's arm, when the answer came from one.
+    experiment: str | None = None
+    arm: str | None = None
+
+
+class Recommendations(ServedList):
+    user_id: str
     items: list[AnsweredItem]
     #: Set for fallbacks (unknown shopper: trending) and for empty lists.
     reason: str | None = None
@@ -247,18 +259,16 @@ class InterpretationOut(BaseModel):
     summary: str
 
 
-class SearchOut(BaseModel):
+class SearchOut(ServedList):
     query: str
     user_id: str | None = None
-    bundle: str
     interpretation: InterpretationOut | None = None
     items: list[AnsweredItem]
     reason: str | None = None
 
 
-class SimilarItemsOut(BaseModel):
+class SimilarItemsOut(ServedList):
     item_id: str
-    bundle: str
     items: list[AnsweredItem]
     reason: str | None = None
 
@@ -291,6 +301,8 @@ class BundleSummary(BaseModel):
     metrics: dict[str, dict[str, float]]
     blend: dict[str, float] = Field(default_factory=dict)
     active: bool
+    #: The retrain guard's decision on it, when a retrain made it (activated or why not).
+    decision: dict[str, Any] | None = None
 
 
 class Bundles(BaseModel):
@@ -311,6 +323,9 @@ class Job(BaseModel):
     activated: bool | None = None
     #: Why it failed (a job whose process died says so).
     error: str | None = None
+    #: What started it (manual, schedule, events, erasure) and the retrain guard's verdict.
+    trigger: str | None = None
+    decision: str | None = None
     started: str | None = None
     finished: str | None = None
     #: The process running it, and its host.
@@ -325,3 +340,122 @@ class JobStarted(BaseModel):
 class Activated(BaseModel):
     active: str
     previous: str | None = None
+
+
+class OnlineTotals(BaseModel):
+    """One group's online figures; rates are per item shown (an impression)."""
+
+    key: str
+    #: Impression events (lists shown), items shown in them, and the shoppers they went to.
+    lists: int
+    impressions: int
+    shoppers: int
+    clicks: int
+    carts: int
+    purchases: int
+    revenue: float
+    ctr: float | None
+    atc_rate: float | None
+    cvr: float | None
+    revenue_per_impression: float | None
+
+
+class OnlineMetrics(BaseModel):
+    since: str
+    until: str
+    by: str
+    window_hours: float
+    groups: list[OnlineTotals]
+    #: Outcomes by how they were attributed: "<type>.request" (they carried the answer's
+    #: request id), "<type>.window" (an impression of the item shortly before), or
+    #: "<type>.unattributed".
+    attributed: dict[str, int]
+
+
+class ArmIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="Letters, digits, '_', '.', '-' (at most 40)")
+    bundle: str | None = Field(default=None, description="A bundle version (none: the active)")
+    rules: str | None = Field(default=None, description="A rules version (none: the active)")
+    share: float = Field(description="Its share of the traffic; the shares add up to 1")
+
+
+class ExperimentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    arms: list[ArmIn] = Field(description="Two or more; the first is the control")
+    placements: list[str] = Field(
+        default_factory=list, description="The placements it covers (none: all)"
+    )
+    metric: Literal["ctr", "atc_rate", "cvr", "revenue_per_impression"] = "ctr"
+
+
+class ArmOut(BaseModel):
+    name: str
+    bundle: str | None = None
+    rules: str | None = None
+    share: float
+    stopped: str | None = None
+    stopped_why: str | None = None
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    name: str
+    arms: list[ArmOut]
+    placements: list[str]
+    metric: str
+    status: Literal["running", "ended"]
+    created: str
+    ended: str | None = None
+    promoted: str | None = None
+    decision: str | None = None
+
+
+class Experiments(BaseModel):
+    running: str | None
+    experiments: list[ExperimentOut]
+
+
+class Estimate(BaseModel):
+    """A rate with its 95% confidence interval (delta method over shoppers)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class VersusControl(BaseModel):
+    metric: str
+    difference: float | None
+    relative: float | None
+    low: float | None
+    high: float | None
+    z: float | None
+    p_value: float | None
+    #: The level of the test (0.05 over the number of treatment arms).
+    alpha: float
+    significant: bool
+    #: Impressions each arm needs to see this difference with 80% power, and how many
+    #: more than it has (0 once significant; null before any difference is seen).
+    impressions_needed: int | None
+    more_impressions: int | None
+
+
+class ArmResult(ArmOut):
+    impressions: int
+    lists: int
+    shoppers: int
+    clicks: int
+    carts: int
+    purchases: int
+    revenue: float
+    metrics: dict[str, Estimate]
+    versus_control: VersusControl | None = None
+
+
+class ExperimentResults(BaseModel):
+    experiment: ExperimentOut
+    arms: list[ArmResult]

@@ -24,7 +24,10 @@ import gc
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -32,11 +35,16 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from shopmind.bundle import Bundle, BundleStore
 from shopmind.bundle.erasure import HoldsErasedData, check_servable, erased_in, purge_erased
 from shopmind.catalog import erasures
+from shopmind.catalog.schema import to_millis
 from shopmind.catalog.store import Store
 from shopmind.engine import Engine
+from shopmind.online import experiments as experimenting
+from shopmind.online.experiments import Arm, Experiment, ExperimentError, ExperimentStore
+from shopmind.online.metrics import GroupBy, OnlineLog, Totals, totals
 from shopmind.profiles.rules import RuleSegments
 from shopmind.ranking.rules import RulesError, RuleSet, RuleStore
 from shopmind.serve.settings import ServeSettings
+from shopmind.training import guard
 from shopmind.training.config import TrainConfig
 from shopmind.training.jobs import RetrainJobs
 
@@ -87,8 +95,24 @@ RETRAIN_ROUNDS = 3
 ERASURE_RECHECK_SECONDS = 60.0
 #: How long to keep trying to wipe an erasure from the SQLite files (readers may hold them).
 WIPE_RETRY_SECONDS = 600.0
+#: The retrain schedule is looked at this often (seconds), and a scheduled retrain starts
+#: at most this often in one process (a failing one is not restarted in a loop).
+SCHEDULE_CHECK_SECONDS = 30.0
+SCHEDULE_MIN_GAP_SECONDS = 300.0
 
-__all__ = ["HoldsErasedData", "Metrics", "NoBundle", "Service"]
+__all__ = ["HoldsErasedData", "Metrics", "NoBundle", "Service", "Serving"]
+
+
+@dataclass(frozen=True)
+class Serving:
+    """Who answers one request, and what the answer says about itself: its request id and
+    placement, and the experiment arm the shopper is in (what an impression records)."""
+
+    engine: Engine
+    placement: str
+    request_id: str
+    experiment: str | None = None
+    arm: str | None = None
 
 
 class Service:
@@ -115,6 +139,15 @@ class Service:
         self.rules = RuleStore(settings.resolved_home())
         self.rule_segments = RuleSegments(settings.resolved_home())
         self._rules_version, self._ruleset = self._read_rules()
+        #: The running experiment, and the engines of its arms ((bundle, rules) -> engine).
+        self.experiments = ExperimentStore(settings.resolved_home())
+        self._experiment: Experiment | None = None
+        self._experiments_seen: tuple[tuple[str, int], ...] | None = None
+        self._arm_engines: dict[tuple[str, str | None], Engine] = {}
+        self._arms_lock = threading.RLock()
+        #: The retrain schedule: when it was last looked at, and last started here.
+        self._schedule_checked = 0.0
+        self._scheduled_at = -SCHEDULE_MIN_GAP_SECONDS
 
     @property
     def engine(self) -> Engine | None:
@@ -157,6 +190,10 @@ class Service:
         engine = self._engine
         if engine is not None:
             engine.set_rules(rules)
+        with self._arms_lock:
+            for (_, fixed), armed in self._arm_engines.items():
+                if fixed is None:  # an arm of another bundle, with the active rules
+                    armed.set_rules(rules)
 
     def _follow_rules(self) -> None:
         if self.rules.active_version() != self._rules_version:
@@ -181,6 +218,7 @@ class Service:
             return
         self._set(self._load(bundle))
         self.check_erasures()
+        self._follow_experiments()
 
     def _set(self, engine: Engine) -> None:
         self._engine = engine  # one reference assignment: atomic for every reader
@@ -188,6 +226,202 @@ class Service:
             self._on_switch(engine)
         self.metrics.swaps.inc()
         self.metrics.items.set(engine.n_items)
+        self._prune_arm_engines()
+
+    # --- who answers a request: the active engine, or the shopper's experiment arm ----------
+
+    def serving(self, user_id: str | None, placement: str) -> Serving:
+        """The engine for this shopper's answer at ``placement``: their arm's, when the
+        running experiment covers it (assignment: :meth:`Experiment.assign`), else the
+        active one. NoBundle when no bundle is active."""
+        engine = self.require_engine()
+        request = uuid.uuid4().hex
+        experiment = self._experiment
+        if experiment is None or not user_id or not experiment.covers(placement):
+            return Serving(engine, placement, request)
+        arm = experiment.assign(user_id)
+        if arm is None:
+            return Serving(engine, placement, request)
+        try:
+            armed = self._arm_engine(arm, engine)
+        except Exception:  # an arm that cannot load: the shopper gets the active answer
+            log.exception("experiment %s arm %s does not load", experiment.id, arm.name)
+            return Serving(engine, placement, request)
+        return Serving(armed, placement, request, experiment.id, arm.name)
+
+    def _arm_engine(self, arm: Arm, main: Engine) -> Engine:
+        version = arm.bundle or main.version
+        if version == main.version and arm.rules is None:
+            return main
+        key = (version, arm.rules)
+        found = self._arm_engines.get(key)
+        if found is not None:
+            return found
+        with self._arms_lock:
+            found = self._arm_engines.get(key)
+            if found is not None:
+                return found
+            base = main if version == main.version else self._arm_engines.get((version, None))
+            if base is None:
+                bundle = self.bundles.get(version)
+                check_servable(bundle, self.store)
+                base = self._load(bundle)
+                self._arm_engines[(version, None)] = base
+            if arm.rules is None:
+                return base
+            twin = base.with_rules(self.rules.get(arm.rules))
+            self._arm_engines[key] = twin
+            return twin
+
+    def _prune_arm_engines(self) -> None:
+        """Let go of the engines no running arm serves (a new active bundle, an arm stopped)."""
+        main = self._engine
+        experiment = self._experiment
+        wanted: set[tuple[str, str | None]] = set()
+        if experiment is not None and main is not None:
+            for arm in experiment.arms:
+                if not arm.stopped:
+                    version = arm.bundle or main.version
+                    wanted |= {(version, arm.rules), (version, None)}
+        with self._arms_lock:
+            for key in [k for k in self._arm_engines if k not in wanted]:
+                del self._arm_engines[key]
+
+    # --- experiments --------------------------------------------------------------------------
+
+    def start_experiment(self, document: Any) -> Experiment:
+        """Check that every arm's bundle and rules load, then start the experiment
+        (ExperimentError saying why not)."""
+        main = self.require_engine()
+        arms = document.get("arms") if isinstance(document, dict) else None
+        for given in arms if isinstance(arms, list) else []:
+            if not isinstance(given, dict):
+                continue
+            version, rules = given.get("bundle"), given.get("rules")
+            if isinstance(version, str):
+                try:
+                    check_servable(self.bundles.get(version), self.store)
+                except KeyError:
+                    raise ExperimentError(
+                        f"arm {given.get('name')!r}: no bundle {version!r} (GET /v1/bundles "
+                        "lists them)"
+                    ) from None
+                except HoldsErasedData as exc:
+                    raise ExperimentError(f"arm {given.get('name')!r}: {exc}") from None
+            if isinstance(rules, str):
+                try:
+                    self.rules.get(rules)
+                except KeyError:
+                    raise ExperimentError(
+                        f"arm {given.get('name')!r}: no rules version {rules!r} "
+                        "(GET /v1/admin/rules lists them)"
+                    ) from None
+        experiment = self.experiments.create(document)
+        for arm in experiment.arms:  # loaded now, not on the arm's first shopper
+            self._arm_engine(arm, main)
+        self._follow_experiments()
+        return experiment
+
+    def stop_arm(self, experiment_id: str, arm: str) -> Experiment:
+        experiment = self.experiments.stop_arm(experiment_id, arm)
+        self._follow_experiments()
+        return experiment
+
+    def end_experiment(self, experiment_id: str, promote: str | None = None) -> Experiment:
+        """End the experiment; with ``promote``, its arm's bundle and rules become active."""
+        experiment = self.experiments.get(experiment_id)
+        if experiment.status != "running":
+            raise ExperimentError(f"experiment {experiment_id} has ended ({experiment.decision})")
+        decision = "ended without promoting an arm"
+        if promote is not None:
+            arm = experiment.arm(promote)
+            if arm.bundle is not None and arm.bundle != self.bundles.active_version():
+                self.activate(arm.bundle)
+            if arm.rules is not None and arm.rules != self.rules.active_version():
+                self._apply_rules(arm.rules, self.rules.activate(arm.rules))
+            decision = (
+                f"promoted {arm.name}: bundle {arm.bundle or 'active'}, rules "
+                f"{arm.rules or 'active'} are now served to everyone"
+            )
+        ended = self.experiments.end(experiment_id, promote, decision)
+        self._follow_experiments()
+        return ended
+
+    def experiment_results(self, experiment_id: str) -> dict[str, Any]:
+        """The experiment's arms measured from its impressions (KeyError: no such one)."""
+        experiment = self.experiments.get(experiment_id)
+        since = to_millis(datetime.fromisoformat(experiment.created))
+        until = (
+            to_millis(datetime.fromisoformat(experiment.ended))
+            if experiment.ended
+            else int(time.time() * 1000)
+        )
+        attribution = OnlineLog(self.store).attribute(
+            since, until, window_hours=self.settings.attribution_hours, price=self._price()
+        )
+        return experimenting.results(experiment, attribution)
+
+    def _follow_experiments(self) -> None:
+        seen = self.experiments.marker()
+        if seen == self._experiments_seen:
+            return
+        self._experiments_seen = seen
+        try:
+            running = self.experiments.running()
+        except (OSError, ValueError) as exc:  # a hand-edited file: serve without it
+            log.warning("the experiments under %s do not load (%s)", self.experiments.root, exc)
+            running = None
+        self._experiment = running
+        self._prune_arm_engines()
+        main = self._engine
+        if running is not None and main is not None:
+            for arm in running.arms:
+                if not arm.stopped:
+                    try:
+                        self._arm_engine(arm, main)
+                    except Exception:
+                        log.exception("experiment %s arm %s does not load", running.id, arm.name)
+
+    @property
+    def experiment(self) -> Experiment | None:
+        """The running experiment, as this process serves it."""
+        return self._experiment
+
+    # --- the online metrics -------------------------------------------------------------------
+
+    def online_metrics(
+        self, since_ms: int, until_ms: int, by: GroupBy, window_hours: float | None = None
+    ) -> tuple[list[Totals], dict[str, int]]:
+        """CTR, add-to-cart and conversion rates and revenue per impression of the items
+        shown from ``since_ms`` to ``until_ms``, grouped ``by``; and how outcomes were
+        attributed."""
+        window = self.settings.attribution_hours if window_hours is None else window_hours
+        attribution = OnlineLog(self.store).attribute(
+            since_ms, until_ms, window_hours=window, price=self._price()
+        )
+        segment_of: dict[str, str] = {}
+        engine = self._engine
+        if by == "segment" and engine is not None and engine.segments is not None:
+            for segment_id, members in engine.segment_members.items():
+                found = engine.segments.get(segment_id)
+                name = found.name if found is not None else segment_id
+                segment_of.update(dict.fromkeys(members, name))
+        return totals(attribution, by, segment_of), dict(attribution.attributed)
+
+    def _price(self) -> Callable[[str], float | None]:
+        engine = self._engine
+        if engine is None:
+            return lambda _: None
+        ids, prices = engine.items, engine.side.price
+
+        def price(item_id: str) -> float | None:
+            index = ids.index(item_id)
+            if index < 0 or index >= len(prices):
+                return None
+            value = float(prices[index])
+            return value if value == value else None
+
+        return price
 
     def activate(self, version: str) -> tuple[str, str | None]:
         """Load ``version`` fully, then switch to it; returns (active, previous).
@@ -208,9 +442,12 @@ class Service:
     # --- following the other processes ----------------------------------------------------
 
     def follow(self) -> None:
-        """Catch up with other processes: erasures, rules, the active bundle, the catalogue."""
+        """Catch up with other processes: erasures, rules, experiments, the active bundle,
+        the catalogue; and start a scheduled retrain when one is due."""
         self._follow_erasures()
         self._follow_rules()
+        self._follow_experiments()
+        self._follow_schedule()
         version = self.bundles.active_version()
         engine = self._engine
         if version is not None and (engine is None or engine.version != version):
@@ -224,6 +461,10 @@ class Service:
             return
         if engine is not None and engine.follow_catalogue():
             self.metrics.items.set(engine.n_items)
+        with self._arms_lock:
+            others = [e for (v, r), e in self._arm_engines.items() if r is None]
+        for armed in others:  # an arm's own bundle: its catalogue follows the store too
+            armed.follow_catalogue()
 
     def start_following(self, seconds: float) -> None:
         """Run :meth:`follow` every ``seconds`` in a background thread until :meth:`close`."""
@@ -295,11 +536,15 @@ class Service:
 
     # --- retraining in the background -----------------------------------------------------
 
-    def start_retrain(self, config: TrainConfig | None = None, *, urgent: bool = False) -> str:
+    def start_retrain(
+        self, config: TrainConfig | None = None, *, urgent: bool = False, trigger: str = "manual"
+    ) -> str:
         """Train a new bundle in the background, or return the job already doing so (one at
-        a time across processes); the bundle is activated when it succeeds, unless the
-        active one was trained on a newer snapshot. ``urgent``: an erasure waits for it (it
-        trains at the server's priority, not below it)."""
+        a time across processes). The bundle is activated when it succeeds and the guard
+        lets it (:mod:`shopmind.training.guard`: its validation is within the tolerance of
+        the active one's), unless the active one was trained on a newer snapshot.
+        ``urgent``: an erasure waits for it (it trains at the server's priority, not below
+        it, and is activated whatever it scores)."""
         if config is None:
             active = self.bundles.active()
             config = (
@@ -308,8 +553,9 @@ class Service:
                 else TrainConfig(keep=self.settings.keep_bundles)
             )
         chosen = config
+        why = "erasure" if urgent else trigger
         job, _ = self.jobs.start(
-            lambda job: self._retrain(job, chosen, urgent), after=self._after_retrain
+            lambda job: self._retrain(job, chosen, urgent, why), after=self._after_retrain
         )
         return job
 
@@ -318,18 +564,64 @@ class Service:
         whose process died is reported failed, with the reason."""
         return self.jobs.get(job)
 
-    def _retrain(self, job: str, config: TrainConfig, urgent: bool) -> dict[str, Any]:
+    def _retrain(self, job: str, config: TrainConfig, urgent: bool, trigger: str) -> dict[str, Any]:
         home = self.settings.resolved_home()
         for _ in range(RETRAIN_ROUNDS):
             version = self.jobs.train_in_child(job, self.store.url, home, config, urgent=urgent)
-            activated = self._activate_if_newer(version)
+            trained = self.bundles.get(version)
+            active = self.bundles.active()
+            decision = guard.judge(
+                trained.manifest,
+                active.manifest if active is not None else None,
+                tolerance=self.settings.retrain_tolerance,
+                trigger=trigger,
+            )
+            guard.record(trained.path, decision)
+            activated = decision.activate and self._activate_if_newer(version)
+            log.info("retrain job %s, bundle %s: %s", job, version, decision.why)
             _, holds = purge_erased(self.bundles, self.store)
             if not holds:
                 break
             log.info("a shopper was erased while retrain job %s ran: training again", job)
-            urgent = True
-        self.bundles.prune()
-        return {"bundle": version, "activated": activated}
+            urgent, trigger = True, "erasure"
+        arms = self._experiment.arms if self._experiment is not None else []
+        self.bundles.prune(a.bundle for a in arms if a.bundle)  # an arm's bundle stays
+        return {"bundle": version, "activated": activated, "trigger": trigger,
+                "decision": decision.why}  # fmt: skip
+
+    def _follow_schedule(self) -> None:
+        """Start a retrain when the schedule says one is due: ``retrain_every_hours`` since
+        the newest bundle was trained, or ``retrain_after_events`` behaviour events since its
+        snapshot. The newest bundle counts, activated or not: a retrain the guard kept
+        inactive is not repeated at once."""
+        every, after = self.settings.retrain_every_hours, self.settings.retrain_after_events
+        now = time.monotonic()
+        if not (every or after) or now - self._schedule_checked < SCHEDULE_CHECK_SECONDS:
+            return
+        self._schedule_checked = now
+        if now - self._scheduled_at < SCHEDULE_MIN_GAP_SECONDS:
+            return
+        due = self.retrain_due()
+        if due is not None:
+            self._scheduled_at = now
+            job = self.start_retrain(trigger=due)
+            log.info("scheduled retrain (%s): job %s", due, job)
+
+    def retrain_due(self) -> str | None:
+        """ "schedule" or "events" when a scheduled retrain is due now, else None."""
+        versions = self.bundles.versions()
+        if not versions:
+            return None  # the first bundle comes from `shopmind train`
+        newest = self.bundles.get(versions[-1]).manifest
+        every, after = self.settings.retrain_every_hours, self.settings.retrain_after_events
+        if every:
+            trained = datetime.fromisoformat(newest.created)
+            if (datetime.now(UTC) - trained).total_seconds() >= every * 3600:
+                return "schedule"
+        mark = newest.snapshot
+        if after and mark is not None and self.store.events_after(mark.events_seq) >= after:
+            return "events"
+        return None
 
     def _activate_if_newer(self, version: str) -> bool:
         """Switch to a freshly trained bundle unless it holds an erased shopper or the active

@@ -52,6 +52,17 @@ class ServeSettings(BaseSettings):
     #: Every this many seconds a process catches up with what others changed: the active
     #: bundle, items posted or deleted (0: never; right for one process and no other writer).
     follow_seconds: float = Field(default=2.0, ge=0.0)
+    #: Retrain on a schedule: every this many hours after the newest bundle (0: never).
+    retrain_every_hours: float = Field(default=0.0, ge=0.0)
+    #: Retrain once this many new behaviour events arrived since the newest bundle's
+    #: snapshot (0: never).
+    retrain_after_events: int = Field(default=0, ge=0)
+    #: A retrained bundle is activated only when its validation NDCG@10 is at least this
+    #: share below the active one's (0.05: may be at most 5% lower); else it is kept inactive.
+    retrain_tolerance: float = Field(default=0.05, ge=0.0, le=1.0)
+    #: The online metrics' attribution window: a cart or purchase up to this many hours
+    #: after an impression of the item counts for it.
+    attribution_hours: float = Field(default=24.0, gt=0.0, le=24 * 90)
 
     @model_validator(mode="before")
     @classmethod

@@ -72,7 +72,9 @@ def row_errors(
     for error in exc.errors(include_url=False):
         loc: list[str | int] = [rename.get(str(part), part) for part in error["loc"]]
         if not loc:  # a rule across fields: name the field the message is about
-            named = [f for f in ("item_id", "query", "user_id") if f in str(error["msg"])]
+            named = [
+                f for f in ("item_id", "query", "user_id", "context") if f in str(error["msg"])
+            ]
             loc = list(named[:1])
         out.append(
             {

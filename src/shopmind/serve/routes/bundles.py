@@ -10,6 +10,7 @@ from shopmind.serve.auth import AdminAccess, ReadAccess
 from shopmind.serve.routes import KEYED, PathId, ServiceDep, problem
 from shopmind.serve.schemas import Activated, Bundles, BundleSummary, Job, JobStarted
 from shopmind.serve.service import HoldsErasedData
+from shopmind.training import guard
 
 router = APIRouter(prefix="/v1", tags=["bundles"], responses=KEYED)
 
@@ -22,7 +23,12 @@ def list_bundles(service: ServiceDep) -> Bundles:
     return Bundles(
         active=active,
         bundles=[
-            BundleSummary(**b.summary(), blend=b.blend, active=b.version == active)
+            BundleSummary(
+                **b.summary(),
+                blend=b.blend,
+                active=b.version == active,
+                decision=guard.recorded(b.path),
+            )
             for b in service.bundles.bundles()
         ],
     )
@@ -42,8 +48,10 @@ def active_bundle(service: ServiceDep) -> dict[str, Any]:
 @router.post("/admin/retrain", status_code=status.HTTP_202_ACCEPTED, dependencies=[AdminAccess])
 def retrain(service: ServiceDep) -> JobStarted:
     """Train a new bundle from the Store in the background; it is activated when it succeeds
-    (unless the active one was trained on a newer snapshot). One runs at a time: while one
-    runs, this answers with its job id."""
+    and its validation NDCG@10 is within SHOPMIND_RETRAIN_TOLERANCE of the active one's
+    (unless the active one was trained on a newer snapshot); otherwise it is kept inactive
+    and the job and the bundle list say why. One runs at a time: while one runs, this
+    answers with its job id."""
     return JobStarted(job=service.start_retrain())
 
 

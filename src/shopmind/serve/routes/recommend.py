@@ -12,7 +12,7 @@ from shopmind.data.filters import ItemFilter
 from shopmind.engine import Answer, Engine
 from shopmind.ranking import explain as explaining
 from shopmind.serve.auth import ReadAccess
-from shopmind.serve.routes import KEYED, EngineDep, PathId, ServiceDep, problem
+from shopmind.serve.routes import KEYED, PathId, ServiceDep, problem
 from shopmind.serve.schemas import (
     AnsweredItem,
     DroppedOut,
@@ -20,6 +20,7 @@ from shopmind.serve.schemas import (
     Recommendations,
     SimilarItemsOut,
 )
+from shopmind.serve.service import Serving
 
 router = APIRouter(
     prefix="/v1",
@@ -76,6 +77,29 @@ async def item_filter(
 Rules = Annotated[ItemFilter, Depends(item_filter)]
 
 
+def served_list(served: Serving) -> dict[str, Any]:
+    """The fields every answer carries for its impression (:class:`ServedList`)."""
+    return {
+        "request_id": served.request_id,
+        "placement": served.placement,
+        "bundle": served.engine.version,
+        "experiment": served.experiment,
+        "arm": served.arm,
+    }
+
+
+#: The shopper an item-anchored answer is for (their experiment arm; optional).
+ForShopper = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=256,
+        pattern="^[^\\x00]+$",
+        description="The shopper it is shown to: their experiment arm answers (optional)",
+    ),
+]
+
+
 def answered(engine: Engine, answer: Answer) -> list[AnsweredItem]:
     return [
         AnsweredItem(
@@ -92,7 +116,6 @@ def answered(engine: Engine, answer: Answer) -> list[AnsweredItem]:
 @router.get("/users/{user_id}/recommendations")
 def recommendations(
     user_id: PathId,
-    engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
     k: K = 10,
@@ -105,13 +128,15 @@ def recommendations(
     """The shopper's top-k, from their history as it is now, each with its explanation; an
     unknown shopper gets trending items (said in ``reason``), and a filter nothing passes
     gives an empty list and a reason."""
+    served = service.serving(user_id, "for_you")
+    engine = served.engine
     answer = engine.recommend(user_id, min(k, service.settings.max_k), rules, exclude)
     dropped = None
     if explain == "full" and answer.slate is not None:
         dropped = [DroppedOut(**d) for d in explaining.dropped(answer.slate, engine.items)]
     return Recommendations(
+        **served_list(served),
         user_id=user_id,
-        bundle=engine.version,
         items=answered(engine, answer),
         reason=answer.reason,
         dropped=dropped,
@@ -121,7 +146,6 @@ def recommendations(
 @router.get("/users/{user_id}/cross-category")
 def cross_category(
     user_id: PathId,
-    engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
     k: K = 10,
@@ -131,48 +155,56 @@ def cross_category(
     category graph links to theirs, ranked by the bundle's ranker; each says which of their
     categories leads there. A shopper with nothing to go across from gets an empty list and a
     reason."""
+    served = service.serving(user_id, "cross_category")
+    engine = served.engine
     answer = engine.recommend(
         user_id, min(k, service.settings.max_k), rules, exclude, placement="cross_category"
     )
     return Recommendations(
-        user_id=user_id, bundle=engine.version, items=answered(engine, answer), reason=answer.reason
+        **served_list(served),
+        user_id=user_id,
+        items=answered(engine, answer),
+        reason=answer.reason,
     )
 
 
 @router.get("/items/{item_id}/similar", responses={404: problem("No such item")})
 def similar_items(
     item_id: PathId,
-    engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
     k: K = 10,
+    user_id: ForShopper = None,
 ) -> SimilarItemsOut:
     """Items like this one: its text neighbours blended with what shoppers chose with it."""
-    return _anchored("similar", item_id, engine, service, rules, k)
+    return _anchored("similar", item_id, service.serving(user_id, "similar"), service, rules, k)
 
 
 @router.get("/items/{item_id}/complementary", responses={404: problem("No such item")})
 def complementary_items(
     item_id: PathId,
-    engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
     k: K = 10,
+    user_id: ForShopper = None,
 ) -> SimilarItemsOut:
     """What goes with this item: what shoppers went on to after it, in other categories
     (look-alikes rejected); completed through its category's links for a new item."""
-    return _anchored("complementary", item_id, engine, service, rules, k)
+    return _anchored(
+        "complementary", item_id, service.serving(user_id, "complementary"), service, rules, k
+    )
 
 
 def _anchored(
     kind: Literal["similar", "complementary"],
     item_id: str,
-    engine: Engine,
+    served: Serving,
     service: Any,
     rules: ItemFilter,
     k: int,
 ) -> SimilarItemsOut:
     """An item-anchored answer (``Engine.related``); 404 for an unknown or deleted item."""
+    engine = served.engine
     if _removed(engine, item_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}")
     try:
@@ -180,7 +212,7 @@ def _anchored(
     except KeyError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no item {item_id!r}") from None
     return SimilarItemsOut(
-        item_id=item_id, bundle=engine.version, items=answered(engine, answer), reason=answer.reason
+        **served_list(served), item_id=item_id, items=answered(engine, answer), reason=answer.reason
     )
 
 

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from shopmind.serve.auth import ReadAccess
-from shopmind.serve.routes import KEYED, EngineDep, ServiceDep, problem
-from shopmind.serve.routes.recommend import K, Rules, answered
+from shopmind.serve.routes import KEYED, ServiceDep, problem
+from shopmind.serve.routes.recommend import K, Rules, answered, served_list
 from shopmind.serve.schemas import InterpretationOut, SearchOut
 
 router = APIRouter(
@@ -21,7 +21,6 @@ router = APIRouter(
 
 @router.get("/search")
 def search(
-    engine: EngineDep,
     service: ServiceDep,
     rules: Rules,
     q: Annotated[
@@ -47,13 +46,15 @@ def search(
     """Lexical (BM25) and semantic (the language model) retrieval fused, re-ranked by the
     shopper's history as much as the query leaves open; ``interpretation`` says how the query
     was read (price bounds, brands and categories taken as filters, misspellings read as)."""
+    served = service.serving(user_id, "search")
+    engine = served.engine
     answer = engine.search(q, user_id, min(k, service.settings.max_k), rules, explain=explain)
     slate = answer.slate
     found = slate.interpretation if slate is not None else None
     return SearchOut(
+        **served_list(served),
         query=q,
         user_id=user_id,
-        bundle=engine.version,
         interpretation=InterpretationOut(**found.to_json()) if found is not None else None,
         items=answered(engine, answer),
         reason=answer.reason,

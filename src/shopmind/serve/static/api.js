@@ -128,6 +128,40 @@ export async function sendView(userId, itemId, context = null) {
   return answer;
 }
 
+/**
+ * Record what a shopper was shown: one impression event per answer (its request id is the
+ * event id, so drawing the same answer twice records it once). Clicks on its items carry the
+ * request id too, so the online metrics can tell what each list led to.
+ */
+export async function sendImpression(userId, answer) {
+  if (!userId || !answer || !answer.request_id || !(answer.items || []).length) return null;
+  const context = {
+    request_id: answer.request_id,
+    placement: answer.placement,
+    items: answer.items.map((i) => i.item_id),
+    bundle: answer.bundle,
+  };
+  if (answer.experiment) {
+    context.experiment = answer.experiment;
+    context.arm = answer.arm;
+  }
+  const event = {
+    event_id: `impression-${answer.request_id}`,
+    user_id: userId,
+    type: "impression",
+    context,
+  };
+  return api("/v1/events", { method: "POST", body: { events: [event] }, keepalive: true, optional: true });
+}
+
+/** Record a shopper's purchase-path step on a product (add_to_cart, purchase): attributed to
+ * the list that showed it through the attribution window. */
+export async function sendAction(userId, itemId, type, value = null) {
+  const event = { event_id: newEventId(), user_id: userId, item_id: itemId, type };
+  if (value !== null && value !== undefined) event.value = value;
+  return api("/v1/events", { method: "POST", body: { events: [event] } });
+}
+
 /** Record a shopper's search and the results shown (it feeds their profile's interests). */
 export async function sendSearch(userId, query, shown) {
   const event = {

@@ -1,6 +1,6 @@
 // A product page: details, "Similar items" and "Goes with" (clicking one records a view).
 
-import { api, reportError } from "./api.js";
+import { api, notice, reportError, sendAction } from "./api.js";
 import { byTestId, currentShopper, fillRow, formatCategory, formatPrice, el, swatch } from "./ui.js";
 
 const K = 12;
@@ -8,7 +8,30 @@ const article = byTestId("product");
 const itemId = article.dataset.itemId;
 const userId = currentShopper();
 
+// "Add to cart" and "Buy": the shopper's next steps, recorded as their events (the online
+// metrics attribute them to the list that showed the item, within the attribution window).
+function setUpActions(item) {
+  const actions = byTestId("product-actions");
+  actions.hidden = !userId;
+  if (!userId) return;
+  for (const [testid, type, done] of [
+    ["add-to-cart", "add_to_cart", "Added to the cart"],
+    ["buy", "purchase", "Bought"],
+  ]) {
+    byTestId(testid).onclick = async () => {
+      try {
+        await sendAction(userId, item.item_id, type, type === "purchase" ? item.price : null);
+        notice(`${done}: ${item.title || item.item_id}`, "info");
+        actions.dataset.last = type;
+      } catch (error) {
+        reportError(error, `cannot record ${type.replaceAll("_", " ")}`);
+      }
+    };
+  }
+}
+
 function showItem(item) {
+  setUpActions(item);
   document.title = `${item.title} · shopmind`;
   byTestId("product-title").textContent = item.title || item.item_id;
   byTestId("product-category").textContent = formatCategory(item.category);
@@ -50,7 +73,8 @@ async function render() {
 async function loadRow(kind, what) {
   const row = byTestId(`row-${kind}`);
   try {
-    const answer = await api(`/v1/items/${encodeURIComponent(itemId)}/${kind}?k=${K}`);
+    const who = userId ? `&user_id=${encodeURIComponent(userId)}` : "";
+    const answer = await api(`/v1/items/${encodeURIComponent(itemId)}/${kind}?k=${K}${who}`);
     fillRow(byTestId(`row-${kind}-items`), byTestId(`row-${kind}-reason`), answer, userId);
     row.dataset.state = "ready";
   } catch (error) {

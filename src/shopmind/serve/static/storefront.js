@@ -116,7 +116,7 @@ async function renderBecause(userId, events) {
   setRowState(row, "loading");
   const [item, similar] = await Promise.all([
     api(`/v1/items/${encodeURIComponent(last.item_id)}`).catch(() => ({ item_id: last.item_id })),
-    api(`/v1/items/${encodeURIComponent(last.item_id)}/similar?k=${K}`),
+    api(`/v1/items/${encodeURIComponent(last.item_id)}/similar?k=${K}&user_id=${encodeURIComponent(userId)}`),
   ]);
   const title = byTestId("row-because-title");
   title.replaceChildren(

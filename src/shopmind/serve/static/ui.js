@@ -1,6 +1,6 @@
 // DOM helpers shared by the pages: elements, product cards, the chosen shopper.
 
-import { ROOT, carryNotice, sendView } from "./api.js";
+import { ROOT, carryNotice, sendImpression, sendView } from "./api.js";
 
 const SHOPPER_STORAGE = "shopmind.shopper";
 const RECENT_STORAGE = "shopmind.shoppers";
@@ -133,7 +133,21 @@ export function productCard(item, userId, { testid = "product-card", context = n
 
 /** Fill a row's card container (and its reason line) from an API answer with items. */
 export function fillRow(container, reasonLine, answer, userId, options = {}) {
-  container.replaceChildren(...answer.items.map((item) => productCard(item, userId, options)));
+  // A click on a card carries the answer's request id and the card's place (what it led to).
+  const listed = answer.request_id
+    ? { request_id: answer.request_id, placement: answer.placement }
+    : {};
+  container.replaceChildren(
+    ...answer.items.map((item, i) =>
+      productCard(item, userId, {
+        ...options,
+        context: { ...(options.context || {}), ...listed, position: i + 1 },
+      })
+    )
+  );
+  container.dataset.requestId = answer.request_id || "";
+  // What was shown, recorded for the online metrics (a key without ingest: not recorded).
+  sendImpression(userId, answer).catch(() => {});
   const reason = answer.reason || (answer.items.length ? "" : "Nothing to show here yet.");
   if (reasonLine) {
     reasonLine.textContent = reason;
