@@ -223,7 +223,7 @@ def main() -> None:
                 k: dict(getattr(tally, k))
                 for k in ("visits", "impressions", "clicks", "carts", "purchases")
             },
-        },  # fmt: skip
+        },
     )
     (RESULTS / "online.md").write_text(markdown(results, facts, tally))
     log((RESULTS / "online.md").read_text())
