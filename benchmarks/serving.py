@@ -22,6 +22,12 @@ and concurrency:
   shopper's history (hybrid + personalised, as served);
 - ``events``: ``POST /v1/events`` with batches of ``--batch`` new events (unique ids; deleted
   from the store after the run, so a re-run over the same ``--workdir`` measures the same shop).
+- ``storefront``: the realistic mix of reads and writes: ``concurrency`` simulated shoppers
+  (:mod:`shopmind.synthetic.storefront`, one thread each, closed loop), each visit a
+  recommendations list, its impression and the clicks and carts it led to (one events batch),
+  and now and then a purchase (a second batch). A Python client (httpx) rather than wrk, on the
+  same 2 cores: its rows give requests/s of the mix and each kind's latency; its events are
+  deleted after the run like the ``events`` row's.
 
 ``--text random`` gives the content model seeded random unit vectors instead of encoding
 every item's text (quick, but unlike text: an HNSW search over random vectors is slower and
@@ -301,6 +307,65 @@ def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) 
     }
 
 
+def run_storefront(
+    base: str, shop: Any, concurrency: int, duration: int, seed: int = 0
+) -> dict[str, Any]:
+    """``concurrency`` simulated shoppers browsing for ``duration`` seconds (closed loop)."""
+    import threading
+
+    from shopmind.synthetic.storefront import StorefrontSimulator
+
+    before = load()
+    deadline = time.perf_counter() + duration
+    sims: list[Any] = []
+    errors: list[str] = []
+
+    def shopper(n: int) -> None:
+        with httpx.Client(base_url=base, headers={"X-API-Key": ADMIN_KEY}, timeout=30) as client:
+            # "b<digit>…-": the ids forget_posted_events deletes after the run.
+            sim = StorefrontSimulator(shop, client, seed=seed + n, prefix=f"b0-sim{n}-")
+            sims.append(sim)
+            users = [u.id for u in shop.users]
+            rng = random.Random(seed + n)
+            while time.perf_counter() < deadline:
+                try:
+                    sim.visit(rng.choice(users))
+                except (RuntimeError, httpx.HTTPError) as exc:
+                    errors.append(str(exc)[:200])
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=shopper, args=(n,)) for n in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    reads = [x for s in sims for x in s.tally.latency["read"]]
+    writes = [x for s in sims for x in s.tally.latency["write"]]
+    visits = sum(sum(s.tally.visits.values()) for s in sims)
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+    return {
+        "concurrency": concurrency,
+        "rps": round((len(reads) + len(writes)) / seconds, 1),
+        "visits_per_s": round(visits / seconds, 1),
+        "writes_share": round(len(writes) / max(1, len(reads) + len(writes)), 3),
+        "p50_ms": pct(reads + writes, 0.5),
+        "p95_ms": pct(reads + writes, 0.95),
+        "p99_ms": pct(reads + writes, 0.99),
+        "read_p50_ms": pct(reads, 0.5),
+        "read_p99_ms": pct(reads, 0.99),
+        "write_p50_ms": pct(writes, 0.5),
+        "write_p99_ms": pct(writes, 0.99),
+        "errors": len(errors),
+        "load_before": before,
+        "load_after": load(),
+    }
+
+
 def search_paths(workdir: Path, users: list[str]) -> list[str]:
     """Search requests: the catalogue's planted queries, each for a random known shopper."""
     from urllib.parse import quote
@@ -411,6 +476,28 @@ def markdown(results: dict[str, list[dict[str, Any]]], facts: dict[str, Any]) ->
         f"Events are posted in batches of {batch}: the best events row is "
         f"{best_events * batch:,.0f} events/s.",
         "",
+    ]
+    if results.get("storefront"):
+        lines += [
+            "## The storefront's mix of reads and writes",
+            "",
+            "Simulated shoppers (`shopmind.synthetic.storefront`), one thread each, closed loop:",
+            "a visit is a recommendations list (k=10), then one events batch (the impression and",
+            "the clicks and carts it led to), and for some a purchase batch. A Python client on",
+            "the same 2 cores as the server (slower than wrk: rates are of the mix, not a peak).",
+            "",
+            "| shoppers | req/s | visits/s | writes share | list p50 / p99 ms | "
+            "events p50 / p99 ms | errors |",
+            "| ---: | ---: | ---: | ---: | --- | --- | ---: |",
+            *[
+                f"| {r['concurrency']} | {r['rps']} | {r['visits_per_s']} | {r['writes_share']} "
+                f"| {r['read_p50_ms']} / {r['read_p99_ms']} | {r['write_p50_ms']} / "
+                f"{r['write_p99_ms']} | {r['errors']} |"
+                for r in results["storefront"]
+            ],
+            "",
+        ]
+    lines += [
         "## Where one recommendation's time goes",
         "",
         "Median ms per step, `Engine.recommend` called directly in the benchmark process (no "
@@ -495,13 +582,23 @@ def main() -> None:
         "search": (lua_get(search_paths(workdir, users)), "/v1/search"),
         "events": (lua_events(users, items, args.batch), "/v1/events"),
     }
+    shop = None
+    if "storefront" in args.endpoints.split(","):  # the planted truth its shoppers act by
+        shop = generate(
+            SyntheticConfig(n_items=args.items, n_users=args.users, n_events=args.events)
+        )
     server, base = start_server(workdir, args.workers)
     log(f"server up at {base}")
     results: dict[str, list[dict[str, Any]]] = {}
     try:
         for endpoint in args.endpoints.split(","):
-            script, path = scripts[endpoint]
             for c in (int(x) for x in args.concurrency.split(",")):
+                if endpoint == "storefront":
+                    row = run_storefront(base, shop, c, args.duration)
+                    results.setdefault(endpoint, []).append(row)
+                    log(f"{endpoint} c={c}: {row}")
+                    continue
+                script, path = scripts[endpoint]
                 row = run_wrk(base, script, c, args.duration, path)
                 results.setdefault(endpoint, []).append(row)
                 log(f"{endpoint} c={c}: {row}")

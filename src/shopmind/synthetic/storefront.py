@@ -80,6 +80,7 @@ class StorefrontSimulator:
         model: ClickModel | None = None,
         headers: dict[str, str] | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        prefix: str = "",
     ) -> None:
         self.shop = shop
         self.client = client
@@ -88,6 +89,8 @@ class StorefrontSimulator:
         self.headers = headers or {}
         self.rng = np.random.default_rng(seed)
         self.clock = clock
+        #: Put before every event id it writes (a benchmark deletes its events by it).
+        self.prefix = prefix
         truth = shop.truth
         self._department = {
             i.id: (i.category_path[0] if i.category_path else "") for i in shop.items
@@ -134,10 +137,13 @@ class StorefrontSimulator:
         }
         if answer.get("experiment"):
             context |= {"experiment": answer["experiment"], "arm": answer["arm"]}
-        events: list[dict[str, Any]] = [
-            {"event_id": f"impression-{request}", "user_id": user, "type": "impression",
-             "context": context}
-        ]  # fmt: skip
+        shown = {
+            "event_id": f"{self.prefix}impression-{request}",
+            "user_id": user,
+            "type": "impression",
+            "context": context,
+        }
+        events: list[dict[str, Any]] = [shown]
         later: list[dict[str, Any]] = []
         m = self.model
         for position, item in enumerate(items, start=1):
@@ -149,14 +155,15 @@ class StorefrontSimulator:
                 "placement": answer["placement"],
                 "position": position,
             }
-            events.append(_event(user, item, "click", context=clicked))
+            events.append(self._event(user, item, "click", context=clicked))
             self.tally.clicks[arm] += 1
             if self.rng.random() < m.cart_given_click:
-                events.append(_event(user, item, "add_to_cart", context=clicked))
+                events.append(self._event(user, item, "add_to_cart", context=clicked))
                 self.tally.carts[arm] += 1
                 if self.rng.random() < m.purchase_given_cart:
                     # Bought later, from the cart: no request id (the window attributes it).
-                    later.append(_event(user, item, "purchase", value=self._price.get(item)))
+                    price = self._price.get(item)
+                    later.append(self._event(user, item, "purchase", value=price))
                     self.tally.purchases[arm] += 1
         self.tally.impressions[arm] += len(items)
         self._write(events)
@@ -193,17 +200,28 @@ class StorefrontSimulator:
         if response.status_code != 200:
             raise RuntimeError(f"POST /v1/events: {response.status_code} {response.text[:300]}")
 
+    def _event(
+        self,
+        user: str,
+        item: str,
+        kind: str,
+        *,
+        value: float | None = None,
+        context: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        return _event(f"{self.prefix}{uuid.uuid4().hex}", user, item, kind, value, context)
+
 
 def _event(
+    event_id: str,
     user: str,
     item: str,
     kind: str,
-    *,
-    value: float | None = None,
-    context: dict[str, Any] | None = None,
+    value: float | None,
+    context: dict[str, Any] | None,
 ) -> dict[str, Any]:
     event: dict[str, Any] = {
-        "event_id": uuid.uuid4().hex,
+        "event_id": event_id,
         "user_id": user,
         "item_id": item,
         "type": kind,

@@ -325,4 +325,79 @@ def test_the_search_box_shows_the_results_how_the_query_was_read_and_why(
     page.wait_for_url(re.compile(r"/product/"))
     newest = api.get(f"/v1/users/{user}/events", params={"limit": 1}).json()["events"][0]
     assert (newest["item_id"], newest["type"]) == (first, "view")
-    assert newest["context"] == {"placement": "search", "query": query}
+    context = newest["context"]
+    assert {k: context[k] for k in ("placement", "query", "position")} == {
+        "placement": "search",
+        "query": query,
+        "position": 1,
+    }
+    # ... and the answer it came from: the search's impression has its request id.
+    shown_lists = api.get(
+        f"/v1/users/{user}/events", params={"limit": 50, "impressions": "true"}
+    ).json()["events"]
+    searched = [e for e in shown_lists if e["type"] == "impression"]
+    assert context["request_id"] in {e["context"]["request_id"] for e in searched}
+
+
+def test_the_storefront_records_what_it_shows_and_clicks_carry_the_list(
+    page: Any, base_url: str, api: httpx.Client
+) -> None:
+    user = _shopper_with_history(api)
+    _open_storefront(page, base_url, user)
+    shown = _cards(page, "row-recommended")
+    request = page.get_attribute('[data-testid="row-recommended-items"]', "data-request-id")
+    assert request and len(request) == 32
+
+    def impressions() -> list[dict[str, Any]]:
+        events = api.get(
+            f"/v1/users/{user}/events", params={"limit": 100, "impressions": "true"}
+        ).json()["events"]
+        return [e for e in events if e["type"] == "impression"]
+
+    recorded: dict[str, dict[str, Any]] = {}
+    for _ in range(50):  # the impression is posted just after the row is drawn
+        recorded = {e["context"]["request_id"]: e for e in impressions()}
+        if request in recorded:
+            break
+        page.wait_for_timeout(100)
+    mine = recorded[request]
+    assert mine["event_id"] == f"impression-{request}"
+    assert mine["context"]["placement"] == "for_you"
+    assert mine["context"]["items"] == [c["item_id"] for c in shown]
+    assert mine["context"]["bundle"] == api.get("/health").json()["bundle"]
+    # The "because you viewed" and "explore" rows are recorded too, each with its placement.
+    placements = {e["context"]["placement"] for e in impressions()}
+    assert {"for_you", "similar"} <= placements
+    # Impressions are not behaviour: the default listing leaves them out.
+    listed = api.get(f"/v1/users/{user}/events", params={"limit": 100}).json()["events"]
+    assert all(e["type"] != "impression" for e in listed)
+
+    # A click on the third card is a view carrying the list's request id and its position.
+    third = shown[2]
+    page.click(f'[data-testid="row-recommended-items"] [data-item-id="{third["item_id"]}"]')
+    page.wait_for_url(re.compile(r"/product/"))
+    page.wait_for_selector('[data-testid="product"][data-state="ready"]')
+    view = next(e for e in listed_after(api, user) if e["type"] == "view")
+    assert view["item_id"] == third["item_id"]
+    assert view["context"]["request_id"] == request and view["context"]["position"] == 3
+    figures = api.get("/v1/metrics/online", params={"by": "placement"}).json()
+    for_you = next(g for g in figures["groups"] if g["key"] == "for_you")
+    assert for_you["clicks"] >= 1 and figures["attributed"]["click.request"] >= 1
+
+    # Add to cart and buy on the product page: attributed to the list through the window.
+    page.click('[data-testid="add-to-cart"]')
+    page.wait_for_selector('[data-testid="product-actions"][data-last="add_to_cart"]')
+    page.click('[data-testid="buy"]')
+    page.wait_for_selector('[data-testid="product-actions"][data-last="purchase"]')
+    kinds = [e["type"] for e in listed_after(api, user)[:2]]
+    assert kinds == ["purchase", "add_to_cart"]
+    after = api.get("/v1/metrics/online", params={"by": "placement"}).json()
+    for_you = next(g for g in after["groups"] if g["key"] == "for_you")
+    assert for_you["purchases"] >= 1 and for_you["revenue"] > 0
+
+
+def listed_after(api: httpx.Client, user: str) -> list[dict[str, Any]]:
+    answer: list[dict[str, Any]] = api.get(f"/v1/users/{user}/events", params={"limit": 20}).json()[
+        "events"
+    ]
+    return answer

@@ -62,10 +62,16 @@ def append_events(body: EventsIn, service: ServiceDep) -> Accepted:
 
 @router.get("/users/{user_id}/events", dependencies=[AdminAccess], responses=_NO_SHOPPER)
 def user_events(
-    user_id: PathId, service: ServiceDep, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+    user_id: PathId,
+    service: ServiceDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+    impressions: Annotated[
+        bool, Query(description="Also the lists they were shown (impression events)")
+    ] = False,
 ) -> EventsPage:
-    """The shopper's most recent events, newest first (404 when nothing is stored about them)."""
-    events = service.store.user_events(user_id, limit=limit)[::-1]
+    """The shopper's most recent events, newest first (404 when nothing is stored about them).
+    What they did; with ``impressions=true`` also what they were shown."""
+    events = service.store.user_events(user_id, limit=limit, behaviour=not impressions)[::-1]
     if not events and not known_shopper(service, user_id):
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"nothing is stored about {user_id!r}")
     names = reads.titles(service.store, {e.item_id for e in events if e.item_id})
