@@ -290,3 +290,23 @@ def test_a_rules_arm_serves_other_rules_on_the_same_bundle(api: TestClient) -> N
         },
     )
     assert bad.status_code == 422 and "no bundle" in bad.text
+
+
+def test_an_arm_whose_bundle_held_an_erased_shopper_is_stopped(
+    own_shop: Shop, client_for: Any
+) -> None:
+    popular = _second_bundle(own_shop)
+    with client_for(own_shop, follow_seconds=0) as api:
+        arms = [
+            {"name": "control", "share": 0.5},
+            {"name": "popular", "bundle": popular, "share": 0.5},
+        ]
+        experiment = api.post("/v1/admin/experiments", json={"name": "e", "arms": arms}).json()
+        assert api.delete("/v1/users/u00009").json()["deleted"]
+        listing = api.get("/v1/experiments").json()["experiments"][0]
+        stopped = {a["name"]: a for a in listing["arms"]}["popular"]
+        assert stopped["stopped"] and "held an erased shopper" in stopped["stopped_why"]
+        assert listing["id"] == experiment["id"] and listing["status"] == "running"
+        for n in range(1, 20):  # nobody is served the erased bundle any more
+            answer = api.get(f"/v1/users/u{n:05d}/recommendations").json()
+            assert answer["bundle"] != popular and answer["arm"] in (None, "control")

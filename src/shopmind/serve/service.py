@@ -513,11 +513,28 @@ class Service:
         """Delete the bundles that hold erased shoppers, and retrain when the active one
         does (unless a retrain is running); True when the active one does."""
         self._erasure_checked = time.monotonic()
-        _, holds = purge_erased(self.bundles, self.store)
+        holds = self._purge_erased()
         self._active_holds_erased = holds
         if holds:
             job = self.start_retrain(urgent=True)
             log.info("the active bundle holds an erased shopper: retrain job %s", job)
+        return holds
+
+    def _purge_erased(self) -> bool:
+        """Delete the bundles that hold erased shoppers (not the active one: True when it
+        does); an experiment arm served by one is stopped, saying why."""
+        deleted, holds = purge_erased(self.bundles, self.store)
+        experiment = self.experiments.running() if deleted else None
+        if experiment is None:
+            return holds
+        for arm in experiment.arms:
+            if arm.bundle in deleted and not arm.stopped:
+                why = f"its bundle {arm.bundle} held an erased shopper and was deleted"
+                try:
+                    self.experiments.stop_arm(experiment.id, arm.name, why)
+                except ExperimentError:  # the last arm running: the experiment ends
+                    self.experiments.end(experiment.id, None, f"ended: {arm.name}'s {why}")
+        self._follow_experiments()
         return holds
 
     def _follow_erasures(self) -> None:
@@ -579,7 +596,7 @@ class Service:
             guard.record(trained.path, decision)
             activated = decision.activate and self._activate_if_newer(version)
             log.info("retrain job %s, bundle %s: %s", job, version, decision.why)
-            _, holds = purge_erased(self.bundles, self.store)
+            holds = self._purge_erased()
             if not holds:
                 break
             log.info("a shopper was erased while retrain job %s ran: training again", job)
