@@ -137,13 +137,17 @@ const round = (v) => Math.round(v * 100) / 100;
 
 /**
  * Vertical bars, one per datum ({label, value}); each bar carries data-label and data-value.
+ * A datum with numbers ``low`` and ``high`` (e.g. a 95% interval) gets a whisker from one to
+ * the other: a <line class="interval"> with data-label, data-low and data-high.
  */
 export function barChart(data, { label = "chart", height = 220, colors = PALETTE } = {}) {
   if (!data.length) return empty(label);
   const width = Math.max(360, data.length * 72 + 60);
   const margin = { top: 22, right: 12, bottom: 44, left: 56 };
   const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
-  const scale = niceScale(Math.max(...data.map((d) => d.value)), data.every((d) => Number.isInteger(d.value)));
+  const hasInterval = (d) => Number.isFinite(d.low) && Number.isFinite(d.high);
+  const top = Math.max(...data.map((d) => (hasInterval(d) ? Math.max(d.value, d.high) : d.value)));
+  const scale = niceScale(top, data.every((d) => Number.isInteger(d.value) && !hasInterval(d)));
   const { root, plot } = framedPlot(width, height, label, margin, inner, scale);
   const band = inner.w / data.length;
   const barWidth = Math.min(44, band * 0.7);
@@ -155,9 +159,23 @@ export function barChart(data, { label = "chart", height = 220, colors = PALETTE
       fill: colors[i % colors.length], class: "bar",
       "data-label": d.label, "data-value": d.value,
     });
-    bar.append(svgEl("title", {}, `${d.label}: ${formatNumber(d.value)}`));
+    const interval = hasInterval(d) ? ` (${formatNumber(d.low)} to ${formatNumber(d.high)})` : "";
+    bar.append(svgEl("title", {}, `${d.label}: ${formatNumber(d.value)}${interval}`));
     plot.append(bar);
-    plot.append(svgEl("text", { x: x + barWidth / 2, y: inner.h - h - 5, "text-anchor": "middle", class: "value" },
+    let above = h;
+    if (interval) {
+      const cx = x + barWidth / 2;
+      const [yLow, yHigh] = [d.low, d.high].map((v) => inner.h - (inner.h * Math.max(0, v)) / scale.top);
+      plot.append(svgEl("line", {
+        x1: cx, x2: cx, y1: round(yLow), y2: round(yHigh), stroke: "#333", "stroke-width": 1.5,
+        class: "interval", "data-label": d.label, "data-low": d.low, "data-high": d.high,
+      }));
+      for (const y of [yLow, yHigh]) {
+        plot.append(svgEl("line", { x1: cx - 5, x2: cx + 5, y1: round(y), y2: round(y), stroke: "#333", "stroke-width": 1.5 }));
+      }
+      above = Math.max(h, inner.h - yHigh);
+    }
+    plot.append(svgEl("text", { x: x + barWidth / 2, y: inner.h - above - 5, "text-anchor": "middle", class: "value" },
       formatNumber(d.value)));
     plot.append(svgEl("text", { x: x + barWidth / 2, y: inner.h + 16, "text-anchor": "middle", class: "tick" },
       String(d.label).replaceAll("_", " ").slice(0, 14)));
@@ -234,15 +252,17 @@ export function lineChart(series, { label = "chart", xLabel = "", height = 240, 
  * A day left out between two listed ones had a count of zero, and the line says so: it drops to
  * zero the day after and rises the day before, so a gap of months reads as months of nothing
  * instead of one slope joining the days either side of it.
+ *
+ * ``integer`` false: the values are fractions (a rate per day), the y axis is not whole numbers.
  */
-export function dailyChart(days, { label = "chart", name = "events", width = 520, height = 280, color = PALETTE[0] } = {}) {
+export function dailyChart(days, { label = "chart", name = "events", width = 520, height = 280, color = PALETTE[0], integer = true } = {}) {
   if (!days.length) return empty(label);
   const points = days.map((d) => ({ day: dayNumber(d.day), y: d.count })).sort((a, b) => a.day - b.day);
   const first = points[0].day;
   const last = points[points.length - 1].day;
   const margin = { top: 16, right: 24, bottom: 32, left: 56 };
   const inner = { w: width - margin.left - margin.right, h: height - margin.top - margin.bottom };
-  const scale = niceScale(Math.max(...points.map((p) => p.y)), true);
+  const scale = niceScale(Math.max(...points.map((p) => p.y)), integer);
   const xAt = (day) => (last === first ? inner.w / 2 : (inner.w * (day - first)) / (last - first));
   const yAt = (y) => inner.h - (inner.h * y) / scale.top;
   const { root, plot } = framedPlot(width, height, label, margin, inner, scale);
