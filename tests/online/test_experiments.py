@@ -130,3 +130,11 @@ def test_the_test_finds_a_real_difference_and_not_a_null_one() -> None:
     assert small.impressions_needed == pytest.approx(expected, rel=0.15)
     left = 0 if small.significant else max(0, small.impressions_needed - 2000)
     assert small.more_impressions == left
+
+
+def test_a_broken_experiment_file_is_skipped_not_fatal(tmp_path: Path) -> None:
+    store = ExperimentStore(tmp_path)
+    kept = store.create({"name": "a", "arms": ARMS})
+    (store.root / "0123456789ab.json").write_text('{"id": "0123456789ab", "arms": [')
+    assert [e.id for e in store.all()] == [kept.id]
+    assert store.running() == kept

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import uuid
 from datetime import UTC, datetime
@@ -26,9 +27,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from shopmind.files import atomic_write
 from shopmind.online.metrics import METRICS, Attribution, Metric, estimate
 from shopmind.online.stats import ALPHA, compare
-from shopmind.ranking.rules import PLACEMENTS
 from shopmind.ranking.slate import Placement
 
+log = logging.getLogger(__name__)
 _ID = re.compile(r"^[0-9a-f]{12}$")
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$"
 
@@ -126,8 +127,14 @@ class ExperimentStore:
         return sorted(p.stem for p in self.root.glob("*.json") if _ID.match(p.stem))
 
     def all(self) -> list[Experiment]:
-        """Every experiment, newest first."""
-        found = [self.get(i) for i in self.ids()]
+        """Every experiment, newest first; a file that no longer reads (edited by hand, cut
+        short) is skipped with a warning, never a failed request or start."""
+        found = []
+        for experiment_id in self.ids():
+            try:
+                found.append(self.get(experiment_id))
+            except (OSError, ValueError, KeyError) as exc:
+                log.warning("experiment file %s is skipped: %s", experiment_id, exc)
         return sorted(found, key=lambda e: e.created, reverse=True)
 
     def get(self, experiment_id: str) -> Experiment:
@@ -286,7 +293,6 @@ def _round(value: float | None) -> float | None:
 
 
 __all__ = [
-    "PLACEMENTS",
     "Arm",
     "Experiment",
     "ExperimentError",
