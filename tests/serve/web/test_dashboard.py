@@ -473,7 +473,6 @@ def test_the_experiments_panel_shows_each_arm_and_stops_and_promotes_them(
     )
     assert page.get_attribute('[data-testid="experiments"]', "data-status") == "running"
     _check_arms(page, results)
-    page.locator('[data-testid="experiments"]').screenshot(path="/tmp/exp.png")
     # Stop on the treatment arm only; Promote on both.
     control = '[data-testid="arm-row"][data-arm="control"]'
     other = '[data-testid="arm-row"][data-arm="other"]'
@@ -498,7 +497,6 @@ def test_the_experiments_panel_shows_each_arm_and_stops_and_promotes_them(
     assert page.is_visible(f'{other} [data-testid="arm-stopped"]')
     assert page.locator(f"{other} button").count() == 0
     _check_arms(page, stopped)
-    page.locator('[data-testid="experiments"]').screenshot(path="/tmp/exp2.png")
 
     # Promote the control: the experiment ends, the active bundle stays.
     page.click(f'{control} [data-testid="arm-promote"]')
@@ -601,5 +599,4 @@ def test_the_bundle_history_shows_the_retrain_guards_decisions(
         for version, b in listed.items()
     }
     row = f'[data-testid="bundle-row"][data-version="{own_shop.second}"]'
-    page.locator('[data-testid="bundles-table"]').screenshot(path="/tmp/bundles.png")
     assert page.text_content(f'{row} [data-testid="bundle-decision-why"]') == kept.why

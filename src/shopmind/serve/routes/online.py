@@ -133,7 +133,10 @@ def start_experiment(body: Annotated[ExperimentIn, Body()], service: ServiceDep)
     try:
         started = service.start_experiment(body.model_dump())
     except ExperimentError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from None
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            [{"type": "value_error", "loc": ["body"], "msg": str(exc)}],
+        ) from None
     except NoBundle as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from None
     return ExperimentOut(**started.model_dump(mode="json"))

@@ -393,10 +393,11 @@ function armRow(experiment, arm, index, act) {
     dataset: { testid: "arm-row", arm: arm.name, stopped: String(Boolean(arm.stopped)), control: String(index === 0) },
     class: arm.stopped ? "muted" : null,
   },
-  el("th", {}, arm.name, index === 0 ? el("div", { class: "muted" }, "the control") : null),
-  el("td", { dataset: { col: "serves" }, style: "white-space: normal" },
-    arm.bundle ? el("code", {}, arm.bundle) : "the active bundle",
-    el("div", { class: "muted" }, arm.rules ? `rules ${arm.rules}` : "the active rules")),
+  el("th", { style: "white-space: normal; max-width: 12rem" }, arm.name,
+    el("div", { class: "muted", style: "font-weight: normal", dataset: { testid: "arm-serves" } },
+      index === 0 ? "the control: " : "",
+      arm.bundle ? ["bundle ", el("code", { style: "word-break: break-all" }, arm.bundle)] : "the active bundle",
+      arm.rules ? [", rules ", el("code", {}, arm.rules)] : ", the active rules")),
   valueCell("share", arm.share, percent(arm.share)),
   valueCell("impressions", arm.impressions, figure(arm.impressions)),
   estimateCell("ctr", "ctr", (arm.metrics || {}).ctr),
@@ -412,14 +413,16 @@ function armRow(experiment, arm, index, act) {
           title: `stopped ${new Date(arm.stopped).toLocaleString()}${arm.stopped_why ? `: ${arm.stopped_why}` : ""}` },
         "stopped")
       : null,
-    buttons.length ? el("span", { style: "display: inline-flex; gap: 0.4rem" }, buttons) : null));
+    buttons.length
+      ? el("span", { style: "display: flex; flex-wrap: wrap; justify-content: flex-end; gap: 0.4rem" }, buttons)
+      : null));
 }
 
 function armsTable(results, act) {
   const experiment = results.experiment;
   const metric = experiment.metric;
   const headers = [
-    "arm", "serves", "share", "impressions", "CTR (95% interval)",
+    "arm (what it serves)", "share", "impressions", "CTR (95% interval)",
     metric !== "ctr" ? `${METRIC_NAMES[metric] || metric} (95% interval)` : null,
     `vs control (${METRIC_NAMES[metric] || metric})`, "p-value", "decision", "to decide", "",
   ].filter((h) => h !== null);
