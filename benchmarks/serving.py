@@ -91,7 +91,9 @@ def prepare(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         if store.counts()["events"] == 0:
             start = time.perf_counter()
             shop = generate(
-                SyntheticConfig(n_items=args.items, n_users=args.users, n_events=args.events)
+                SyntheticConfig(
+                    seed=args.seed, n_items=args.items, n_users=args.users, n_events=args.events
+                )
             )
             write_to_store(shop, store)
             facts["generate_and_write_s"] = round(time.perf_counter() - start, 1)
@@ -519,6 +521,7 @@ def main() -> None:
     parser.add_argument("--concurrency", default="1,4,16,64")
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7, help="the synthetic shop's seed")
     parser.add_argument("--text", choices=("encode", "random"), default="encode")
     parser.add_argument(
         "--endpoints",
