@@ -588,7 +588,9 @@ def main() -> None:
     shop = None
     if "storefront" in args.endpoints.split(","):  # the planted truth its shoppers act by
         shop = generate(
-            SyntheticConfig(n_items=args.items, n_users=args.users, n_events=args.events)
+            SyntheticConfig(
+                seed=args.seed, n_items=args.items, n_users=args.users, n_events=args.events
+            )
         )
     server, base = start_server(workdir, args.workers)
     log(f"server up at {base}")
