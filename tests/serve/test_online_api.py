@@ -13,6 +13,14 @@ from shopmind.catalog.store import Store
 from shopmind.training.config import TrainConfig
 
 Shop = Any
+#: An experiment whose second arm names a bundle that does not exist.
+NO_SUCH_BUNDLE = {
+    "name": "x",
+    "arms": [
+        {"name": "a", "share": 0.5},
+        {"name": "b", "bundle": "20990101T000000Z-abcdef", "share": 0.5},
+    ],
+}
 POPULARITY = TrainConfig(models={"pop": {}}, max_validation_rows=100, search=None)
 
 
@@ -267,28 +275,10 @@ def test_a_rules_arm_serves_other_rules_on_the_same_bundle(api: TestClient) -> N
             assert [i["item_id"] for i in answer["items"]] == [i["item_id"] for i in before[user]]
     assert seen["rules"] and seen["control"]
     assert any(leaf in {i["category"][-1] for i in before[u]} for u in users)
-    bad = api.post(
-        "/v1/admin/experiments",
-        json={
-            "name": "x",
-            "arms": [
-                {"name": "a", "share": 0.5},
-                {"name": "b", "bundle": "20990101T000000Z-abcdef", "share": 0.5},
-            ],
-        },
-    )
+    bad = api.post("/v1/admin/experiments", json=NO_SUCH_BUNDLE)
     assert bad.status_code == 409  # one is running
     api.post(f"/v1/admin/experiments/{experiment['id']}/end")
-    bad = api.post(
-        "/v1/admin/experiments",
-        json={
-            "name": "x",
-            "arms": [
-                {"name": "a", "share": 0.5},
-                {"name": "b", "bundle": "20990101T000000Z-abcdef", "share": 0.5},
-            ],
-        },
-    )
+    bad = api.post("/v1/admin/experiments", json=NO_SUCH_BUNDLE)
     assert bad.status_code == 422 and "no bundle" in bad.text
 
 

@@ -3,7 +3,6 @@ beyond the tolerance is kept inactive, and the job, the bundle list and the file
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -15,20 +14,12 @@ from shopmind.serve import service as serving
 from shopmind.training import guard
 from shopmind.training.config import TrainConfig
 
+from .test_jobs import _wait
+
 Shop = Any
 ClientFor = Callable[..., TestClient]
 #: Popularity alone validates far below the shop's blend of itemknn and content.
 POPULARITY = TrainConfig(models={"pop": {}}, max_validation_rows=200, search=None, segments=None)
-
-
-def _wait(api: TestClient, job: str, seconds: float = 300) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        record: dict[str, Any] = api.get(f"/v1/admin/retrain/{job}").json()
-        if record["status"] in ("done", "failed"):
-            return record
-        time.sleep(0.25)
-    raise AssertionError(f"retrain job {job} still running after {seconds} s")
 
 
 def test_the_guard_compares_the_served_validation_within_the_tolerance(shop: Shop) -> None:
