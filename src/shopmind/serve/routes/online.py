@@ -21,13 +21,16 @@ from shopmind.serve.schemas import (
     OnlineMetrics,
     OnlineTotals,
 )
-from shopmind.serve.service import NoBundle
+from shopmind.serve.service import HoldsErasedData, NoBundle
 
 router = APIRouter(prefix="/v1", tags=["online"], responses=KEYED)
 _NO_EXPERIMENT: dict[int | str, dict[str, Any]] = {404: problem("No such experiment")}
 _REFUSED: dict[int | str, dict[str, Any]] = {
     404: problem("No such experiment or arm"),
-    409: problem("The experiment has ended, or the change would leave it without an arm"),
+    409: problem(
+        "The experiment has ended, the change would leave it without an arm, or the arm's "
+        "bundle holds a shopper erased since"
+    ),
 }
 #: The figures cover the last week unless told otherwise.
 DEFAULT_DAYS = 7
@@ -177,6 +180,6 @@ def _change(change: Any) -> ExperimentOut:
         changed = change()
     except KeyError as exc:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc).strip("'\"")) from None
-    except ExperimentError as exc:
+    except (ExperimentError, HoldsErasedData) as exc:
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     return ExperimentOut(**changed.model_dump(mode="json"))
