@@ -16,7 +16,8 @@ model sees). Purchases come back without the request id: the attribution window 
 
 The figures are the server's (``GET /v1/experiments/{id}``: impressions, attributed clicks,
 carts, purchases, delta-method intervals, the z-test); the simulator's own tally of what it
-did is printed beside them as a check. Writes benchmarks/results/online.md and online.json.
+did is printed beside them as a check. Writes benchmarks/results/online.md and online.json
+(``--results NAME``: NAME.md and NAME.json).
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--results", default="online", help="benchmarks/results/NAME.md and .json")
     args = parser.parse_args()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="shopmind-online-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -198,7 +200,8 @@ def main() -> None:
     reads, writes = tally.latency["read"], tally.latency["write"]
     facts |= {
         "command": "python benchmarks/online.py "
-        f"--visits {args.visits} --budget {args.budget:g} --seed {args.seed}",
+        f"--visits {args.visits} --budget {args.budget:g} --seed {args.seed}"
+        + (f" --results {args.results}" if args.results != "online" else ""),
         "machine": machine_summary(),
         "seed": args.seed,
         "visits": args.visits,
@@ -215,7 +218,7 @@ def main() -> None:
         assert arm["impressions"] == tally.impressions[name], (arm, tally.impressions)
     RESULTS.mkdir(exist_ok=True)
     write_json(
-        RESULTS / "online.json",
+        RESULTS / f"{args.results}.json",
         {
             "facts": facts,
             "results": results,
@@ -225,8 +228,8 @@ def main() -> None:
             },
         },
     )
-    (RESULTS / "online.md").write_text(markdown(results, facts, tally))
-    log((RESULTS / "online.md").read_text())
+    (RESULTS / f"{args.results}.md").write_text(markdown(results, facts, tally))
+    log((RESULTS / f"{args.results}.md").read_text())
 
 
 if __name__ == "__main__":
