@@ -138,6 +138,13 @@ def markdown(results: dict[str, Any], facts: dict[str, Any], tally: Any) -> str:
         )
         + ". The server's attributed counts are the same.",
         "",
+        "What each arm's lists offered, by the planted truth the shoppers click by: the mean "
+        "fit of the items shown "
+        + ", ".join(f"{arm} {tally.mean_fit(arm):.3f}" for arm in sorted(tally.impressions))
+        + "; the share of them in the shopper's own department "
+        + ", ".join(f"{arm} {tally.own_share(arm):.3f}" for arm in sorted(tally.impressions))
+        + ".",
+        "",
         f"Attribution of the run: {facts['attributed']}.",
         "",
         f"Latency the simulated shoppers saw (one at a time, Python client on the same 2 "
@@ -224,7 +231,15 @@ def main() -> None:
             "results": results,
             "tally": {
                 k: dict(getattr(tally, k))
-                for k in ("visits", "impressions", "clicks", "carts", "purchases")
+                for k in (
+                    "visits",
+                    "impressions",
+                    "clicks",
+                    "carts",
+                    "purchases",
+                    "fit",
+                    "own_department",
+                )
             },
         },
     )

@@ -53,6 +53,9 @@ def test_an_ab_test_of_the_served_bundle_against_popularity_finds_the_served_one
             assert arm["carts"] == tally.carts[name]
             assert arm["purchases"] == tally.purchases[name]
         assert tally.ctr("served") > tally.ctr("popularity")
+        # What the served lists offered fits the planted preferences better, item by item.
+        assert tally.mean_fit("served") > tally.mean_fit("popularity")
+        assert tally.own_share("served") > tally.own_share("popularity")
         test = by_arm["served"]["versus_control"]
         assert test["difference"] > 0 and test["significant"], test
         assert by_arm["served"]["revenue"] > 0

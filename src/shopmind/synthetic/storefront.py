@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -60,11 +60,22 @@ class Tally:
     clicks: Counter[str] = field(default_factory=Counter)
     carts: Counter[str] = field(default_factory=Counter)
     purchases: Counter[str] = field(default_factory=Counter)
+    #: Sums over the items shown: their planted fit, and whether in the shopper's own
+    #: department (what the arms' lists offered, whatever was clicked).
+    fit: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    own_department: Counter[str] = field(default_factory=Counter)
     #: Seconds each API call took, by kind ("read": a list, "write": an events batch).
     latency: dict[str, list[float]] = field(default_factory=lambda: {"read": [], "write": []})
 
     def ctr(self, arm: str) -> float:
         return self.clicks[arm] / self.impressions[arm] if self.impressions[arm] else math.nan
+
+    def mean_fit(self, arm: str) -> float:
+        return self.fit[arm] / self.impressions[arm] if self.impressions[arm] else math.nan
+
+    def own_share(self, arm: str) -> float:
+        shown = self.impressions[arm]
+        return self.own_department[arm] / shown if shown else math.nan
 
 
 class StorefrontSimulator:
@@ -146,6 +157,10 @@ class StorefrontSimulator:
         events: list[dict[str, Any]] = [shown]
         later: list[dict[str, Any]] = []
         m = self.model
+        mine = self.shop.truth.user_department.get(user)
+        for item in items:
+            self.tally.fit[arm] += self.fit(user, item)
+            self.tally.own_department[arm] += self._department.get(item) == mine
         for position, item in enumerate(items, start=1):
             examined = self.rng.random() < 1.0 / math.log2(position + 1)
             if not (examined and self.rng.random() < m.click_scale * self.fit(user, item)):
