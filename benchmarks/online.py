@@ -1,7 +1,7 @@
 """The online loop, end to end: an A/B test between the bundle `shopmind train` builds and a
 popularity-only bundle, run by simulated shoppers against a live server.
 
-    .venv/bin/python benchmarks/online.py [--visits 4000 --budget 2 --workdir DIR --seed 0]
+    .venv/bin/python benchmarks/online.py [--visits 15000 --budget 2 --workdir DIR --seed 0]
 
 Builds the synthetic shop (the demo's: 3,000 products, 3,000 shoppers, ~150k events) in
 ``--workdir``, trains the bundle `shopmind train` builds (within ``--budget`` minutes, as the
@@ -164,7 +164,7 @@ def _pct(values: list[float], q: float) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--visits", type=int, default=4000)
+    parser.add_argument("--visits", type=int, default=15_000)
     parser.add_argument("--budget", type=float, default=2.0, help="minutes to train (the demo's)")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--seed", type=int, default=0)

@@ -384,16 +384,20 @@ def test_the_storefront_records_what_it_shows_and_clicks_carry_the_list(
     for_you = next(g for g in figures["groups"] if g["key"] == "for_you")
     assert for_you["clicks"] >= 1 and figures["attributed"]["click.request"] >= 1
 
-    # Add to cart and buy on the product page: attributed to the list through the window.
+    # Add to cart and buy on the product page: they carry the request id of the list the
+    # page was opened from, and count for it.
     page.click('[data-testid="add-to-cart"]')
     page.wait_for_selector('[data-testid="product-actions"][data-last="add_to_cart"]')
     page.click('[data-testid="buy"]')
     page.wait_for_selector('[data-testid="product-actions"][data-last="purchase"]')
-    kinds = [e["type"] for e in listed_after(api, user)[:2]]
-    assert kinds == ["purchase", "add_to_cart"]
+    bought, carted = listed_after(api, user)[:2]
+    assert (bought["type"], carted["type"]) == ("purchase", "add_to_cart")
+    assert bought["item_id"] == carted["item_id"] == third["item_id"]
+    assert bought["context"] == carted["context"] == {"request_id": request}
     after = api.get("/v1/metrics/online", params={"by": "placement"}).json()
     for_you = next(g for g in after["groups"] if g["key"] == "for_you")
     assert for_you["purchases"] >= 1 and for_you["revenue"] > 0
+    assert after["attributed"]["purchase.request"] >= 1
 
 
 def listed_after(api: httpx.Client, user: str) -> list[dict[str, Any]]:

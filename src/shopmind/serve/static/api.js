@@ -154,11 +154,13 @@ export async function sendImpression(userId, answer) {
   return api("/v1/events", { method: "POST", body: { events: [event] }, keepalive: true, optional: true });
 }
 
-/** Record a shopper's purchase-path step on a product (add_to_cart, purchase): attributed to
- * the list that showed it through the attribution window. */
-export async function sendAction(userId, itemId, type, value = null) {
+/** Record a shopper's purchase-path step on a product (add_to_cart, purchase), with the
+ * request id of the list the product was opened from when there is one (else the attribution
+ * window links it to the list that showed it). */
+export async function sendAction(userId, itemId, type, value = null, requestId = null) {
   const event = { event_id: newEventId(), user_id: userId, item_id: itemId, type };
   if (value !== null && value !== undefined) event.value = value;
+  if (requestId) event.context = { request_id: requestId };
   return api("/v1/events", { method: "POST", body: { events: [event] } });
 }
 

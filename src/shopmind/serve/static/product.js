@@ -7,6 +7,8 @@ const K = 12;
 const article = byTestId("product");
 const itemId = article.dataset.itemId;
 const userId = currentShopper();
+// The request id of the list this page was opened from (its cart and purchase carry it).
+const openedFrom = new URLSearchParams(window.location.search).get("from");
 
 // "Add to cart" and "Buy": the shopper's next steps, recorded as their events (the online
 // metrics attribute them to the list that showed the item, within the attribution window).
@@ -20,7 +22,8 @@ function setUpActions(item) {
   ]) {
     byTestId(testid).onclick = async () => {
       try {
-        await sendAction(userId, item.item_id, type, type === "purchase" ? item.price : null);
+        const price = type === "purchase" ? item.price : null;
+        await sendAction(userId, item.item_id, type, price, openedFrom);
         notice(`${done}: ${item.title || item.item_id}`, "info");
         actions.dataset.last = type;
       } catch (error) {

@@ -85,8 +85,12 @@ export function recentShoppers() {
   }
 }
 
-export function productUrl(itemId, userId) {
-  const query = userId ? `?user=${encodeURIComponent(userId)}` : "";
+export function productUrl(itemId, userId, requestId = null) {
+  const params = new URLSearchParams();
+  if (userId) params.set("user", userId);
+  // The list the product was opened from: its cart and purchase carry the list's request id.
+  if (requestId) params.set("from", requestId);
+  const query = params.toString() ? `?${params}` : "";
   return `${ROOT}/product/${encodeURIComponent(itemId)}${query}`;
 }
 
@@ -99,7 +103,7 @@ export function productCard(item, userId, { testid = "product-card", context = n
     "a",
     {
       class: "card",
-      href: productUrl(item.item_id, userId),
+      href: productUrl(item.item_id, userId, context && context.request_id),
       dataset: { testid, itemId: item.item_id },
     },
     el("div", { class: "card-visual", style: `background:${swatch(item.category)}` },
