@@ -276,7 +276,7 @@ def results(experiment: Experiment, log: Attribution, alpha: float = ALPHA) -> d
                 "low": _round(test.interval[0]),
                 "high": _round(test.interval[1]),
                 "z": _round(test.z),
-                "p_value": _round(test.p_value),
+                "p_value": _significant(test.p_value),
                 "alpha": round(level, 6),
                 "significant": test.significant,
                 "impressions_needed": test.impressions_needed,
@@ -284,6 +284,11 @@ def results(experiment: Experiment, log: Attribution, alpha: float = ALPHA) -> d
             }
         out_arms.append(entry)
     return {"experiment": experiment.model_dump(mode="json"), "arms": out_arms}
+
+
+def _significant(value: float) -> float | None:
+    """A p-value to 4 significant digits (rounding to decimals would make 1e-30 a 0)."""
+    return float(f"{value:.4g}") if np.isfinite(value) else None
 
 
 def _round(value: float | None) -> float | None:
