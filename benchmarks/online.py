@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from machine import machine_summary
-from serving import ADMIN_KEY, load, log, start_server
+from serving import ADMIN_KEY, load, log, percentile_ms, start_server
 from shopmind.bundle import BundleStore
 from shopmind.catalog.store import Store
 from shopmind.evaluation.report import write_json
@@ -157,11 +157,6 @@ def markdown(results: dict[str, Any], facts: dict[str, Any], tally: Any) -> str:
     return "\n".join(lines)
 
 
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--visits", type=int, default=15_000)
@@ -215,9 +210,9 @@ def main() -> None:
         "click_model": str(simulator.model).removeprefix("ClickModel"),
         "attributed": online["attributed"],
         "read_p50_ms": 1000 * statistics.median(reads),
-        "read_p99_ms": _pct(reads, 0.99),
+        "read_p99_ms": percentile_ms(reads, 0.99),
         "write_p50_ms": 1000 * statistics.median(writes),
-        "write_p99_ms": _pct(writes, 0.99),
+        "write_p99_ms": percentile_ms(writes, 0.99),
     }
     for arm in results["arms"]:
         name = arm["name"]

@@ -309,6 +309,12 @@ def run_wrk(base: str, script: str, concurrency: int, duration: int, path: str) 
     }
 
 
+def percentile_ms(seconds: list[float], q: float) -> float:
+    """The ``q`` quantile (0-1) of latencies in seconds, in milliseconds."""
+    ordered = sorted(seconds)
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+
 def run_storefront(
     base: str, shop: Any, concurrency: int, duration: int, seed: int = 0
 ) -> dict[str, Any]:
@@ -346,22 +352,18 @@ def run_storefront(
     writes = [x for s in sims for x in s.tally.latency["write"]]
     visits = sum(sum(s.tally.visits.values()) for s in sims)
 
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
     return {
         "concurrency": concurrency,
         "rps": round((len(reads) + len(writes)) / seconds, 1),
         "visits_per_s": round(visits / seconds, 1),
         "writes_share": round(len(writes) / max(1, len(reads) + len(writes)), 3),
-        "p50_ms": pct(reads + writes, 0.5),
-        "p95_ms": pct(reads + writes, 0.95),
-        "p99_ms": pct(reads + writes, 0.99),
-        "read_p50_ms": pct(reads, 0.5),
-        "read_p99_ms": pct(reads, 0.99),
-        "write_p50_ms": pct(writes, 0.5),
-        "write_p99_ms": pct(writes, 0.99),
+        "p50_ms": percentile_ms(reads + writes, 0.5),
+        "p95_ms": percentile_ms(reads + writes, 0.95),
+        "p99_ms": percentile_ms(reads + writes, 0.99),
+        "read_p50_ms": percentile_ms(reads, 0.5),
+        "read_p99_ms": percentile_ms(reads, 0.99),
+        "write_p50_ms": percentile_ms(writes, 0.5),
+        "write_p99_ms": percentile_ms(writes, 0.99),
         "errors": len(errors),
         "load_before": before,
         "load_after": load(),

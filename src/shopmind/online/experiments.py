@@ -157,10 +157,10 @@ class ExperimentStore:
 
     def create(self, document: dict[str, Any]) -> Experiment:
         """Validate and start an experiment (ExperimentError: why not)."""
-        if self.running() is not None:
+        running = self.running()
+        if running is not None:
             raise ExperimentError(
-                f"experiment {self.running().id} is running: end it first "  # type: ignore[union-attr]
-                "(one experiment at a time)"
+                f"experiment {running.id} is running: end it first (one experiment at a time)"
             )
         if not isinstance(document, dict):
             raise ExperimentError("an experiment is a JSON object: name, arms, placements")
@@ -237,13 +237,17 @@ def results(experiment: Experiment, log: Attribution, alpha: float = ALPHA) -> d
     control = experiment.arms[0]
     comparisons = max(1, len(experiment.arms) - 1)
     level = alpha / comparisons
-    base = estimate(log, experiment.metric, ours & (slot_arm == control.name))
+    masks = {arm.name: ours & (slot_arm == arm.name) for arm in experiment.arms}
+    estimates = {
+        name: {metric: estimate(log, metric, mask) for metric in METRICS}
+        for name, mask in masks.items()
+    }
+    base = estimates[control.name][experiment.metric]
     out_arms = []
     for arm in experiment.arms:
-        mask = ours & (slot_arm == arm.name)
+        mask = masks[arm.name]
         figures = {}
-        for metric in METRICS:
-            est = estimate(log, metric, mask)
+        for metric, est in estimates[arm.name].items():
             low, high = est.interval()
             figures[metric] = {
                 "value": _round(est.value),
@@ -268,7 +272,7 @@ def results(experiment: Experiment, log: Attribution, alpha: float = ALPHA) -> d
             "versus_control": None,
         }
         if arm is not control:
-            test = compare(estimate(log, experiment.metric, mask), base, alpha=level)
+            test = compare(estimates[arm.name][experiment.metric], base, alpha=level)
             entry["versus_control"] = {
                 "metric": experiment.metric,
                 "difference": _round(test.difference),

@@ -382,11 +382,6 @@ class Service:
                     except Exception:
                         log.exception("experiment %s arm %s does not load", running.id, arm.name)
 
-    @property
-    def experiment(self) -> Experiment | None:
-        """The running experiment, as this process serves it."""
-        return self._experiment
-
     # --- the online metrics -------------------------------------------------------------------
 
     def online_metrics(
